@@ -1,0 +1,192 @@
+"""Command line: colour PNG files with the same engine the Krita plugin uses.
+
+    python -m krita_deepcolor colorize LINE.png [--hints HINTS.png] -o OUT.png [options]
+    python -m krita_deepcolor batch FILE_OR_FOLDER... -o OUT_FOLDER [options]
+    python -m krita_deepcolor models
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .engine import catalog
+from .engine.errors import EngineError, InputError
+from .engine.imageio import read_image, write_png
+from .engine.pipeline import DEFAULT_MAX_SIDE, Options, colorize
+from .engine.runtime import DEVICES
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
+HINT_MARKERS = (".hints", "_hints")  # LINE.png -> LINE.hints.png or LINE_hints.png
+HINT_RULE = ("hints for NAME.png are NAME.hints.png or NAME_hints.png in the same folder "
+             "(PNG with transparency); files named so are never coloured themselves")
+
+
+def _options_parser() -> argparse.ArgumentParser:
+    shared = argparse.ArgumentParser(add_help=False)
+    shared.add_argument("--model", help="model name (see 'models') or path to an .onnx file; "
+                        "default: the shipped default model")
+    shared.add_argument("--models-dir", action="append", default=[], metavar="DIR",
+                        help="extra folder of .onnx models (repeatable)")
+    shared.add_argument("--device", choices=DEVICES, default="auto",
+                        help="auto tries CUDA, then CPU (default: auto)")
+    shared.add_argument("--max-side", type=int, default=DEFAULT_MAX_SIDE, metavar="N",
+                        help=f"longest side of the image the network sees (default {DEFAULT_MAX_SIDE})")
+    shared.add_argument("--hint-strength", type=float, default=1.0, metavar="S",
+                        help="multiplies the hints' opacity (default 1.0)")
+    shared.add_argument("--no-line-match", action="store_true",
+                        help="do not rescale to match the model's training line width")
+    shared.add_argument("--with-lines", action="store_true",
+                        help="multiply the line art into the result")
+    return shared
+
+
+def build_parser() -> argparse.ArgumentParser:
+    shared = _options_parser()
+    parser = argparse.ArgumentParser(prog="python -m krita_deepcolor",
+                                     description="Colour line art with a deepcolor ONNX model.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    one = commands.add_parser("colorize", parents=[shared], help="colour one line-art image")
+    one.add_argument("line", type=Path, help="line art (PNG; transparent or opaque white paper)")
+    one.add_argument("--hints", type=Path, help="hint strokes on transparency (PNG with alpha)")
+    one.add_argument("-o", "--output", type=Path, required=True, help="result PNG")
+    many = commands.add_parser("batch", parents=[shared], help="colour many files or folders",
+                               description="Colour every image given or found in the folders "
+                               "given. " + HINT_RULE + ".")
+    many.add_argument("inputs", nargs="+", type=Path, help="line-art files or folders")
+    many.add_argument("-o", "--output", type=Path, required=True, help="folder for the results")
+    listing = commands.add_parser("models", help="list the models found, with their metadata")
+    listing.add_argument("--models-dir", action="append", default=[], metavar="DIR")
+    return parser
+
+
+def _is_hint_file(path: Path) -> bool:
+    return path.stem.endswith(HINT_MARKERS)
+
+
+def hints_for(line: Path) -> Path | None:
+    """The hint file that goes with ``line`` by the naming rule, if it exists."""
+    for marker in HINT_MARKERS:
+        candidate = line.with_name(line.stem + marker + ".png")
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _collect(inputs: list[Path]) -> list[Path]:
+    found = []
+    for item in inputs:
+        if item.is_dir():
+            found += sorted(p for p in item.iterdir()
+                            if p.suffix.lower() in IMAGE_SUFFIXES and not _is_hint_file(p))
+        elif item.is_file():
+            found.append(item)
+        else:
+            raise InputError(f"{item}: no such file or folder")
+    return found
+
+
+def _read_hints(path: Path):
+    hints = read_image(path)
+    if hints.ndim != 3 or hints.shape[2] not in (2, 4):
+        raise InputError(f"{path}: hints need an alpha channel (paint strokes on a transparent layer)")
+    return hints
+
+
+def _refuse_overwrite(output: Path, *inputs: Path | None) -> None:
+    for item in inputs:
+        if item is not None and output.resolve() == item.resolve():
+            raise InputError(f"{output}: output would overwrite an input; choose another path")
+
+
+def _options(args) -> Options:
+    return Options(max_side=args.max_side, match_line_width=not args.no_line_match,
+                   hint_strength=args.hint_strength, with_lines=args.with_lines)
+
+
+def _open(args):
+    entry = catalog.resolve(args.model, args.models_dir)
+    return catalog.open_model(entry, args.device)
+
+
+def _colour_file(model, line: Path, hints: Path | None, output: Path, options: Options):
+    _refuse_overwrite(output, line, hints, model.path)
+    line_rgba = read_image(line)
+    hint_rgba = _read_hints(hints) if hints else None
+    result = colorize(model, line_rgba, hint_rgba, options)
+    write_png(output, result.rgba)
+    return result
+
+
+def _progress_bar(done: int, total: int, label: str) -> None:
+    width = 30
+    filled = width * done // max(total, 1)
+    end = "\n" if done == total or not sys.stderr.isatty() else "\r"
+    sys.stderr.write(f"[{'#' * filled}{'-' * (width - filled)}] {done}/{total} {label}"[:100] + end)
+    sys.stderr.flush()
+
+
+def cmd_colorize(args) -> int:
+    model = _open(args)
+    result = _colour_file(model, args.line, args.hints, args.output, _options(args))
+    height, width = result.plan.canvas
+    print(f"{args.output}: {width}x{height}, model {model.info.name} on {result.provider}, "
+          f"network at {result.plan.padded[1]}x{result.plan.padded[0]}, "
+          f"{sum(result.seconds.values()):.2f} s")
+    return 0
+
+
+def cmd_batch(args) -> int:
+    lines = _collect(args.inputs)
+    if not lines:
+        raise InputError("no images found in the inputs given")
+    model = _open(args)
+    options = _options(args)
+    failures = []
+    for index, line in enumerate(lines):
+        _progress_bar(index, len(lines), line.name)
+        try:
+            _colour_file(model, line, hints_for(line), args.output / (line.stem + ".png"), options)
+        except EngineError as exc:
+            failures.append(f"{line}: {exc}")
+    _progress_bar(len(lines), len(lines), "done")
+    for failure in failures:
+        print(f"skipped {failure}", file=sys.stderr)
+    print(f"coloured {len(lines) - len(failures)} of {len(lines)} into {args.output}")
+    return 1 if failures else 0
+
+
+def cmd_models(args) -> int:
+    entries = catalog.find_models(args.models_dir)
+    if not entries:
+        print("no models found (none is shipped yet; pass --models-dir or set "
+              f"{catalog.USER_MODELS_ENV})")
+        return 0
+    for entry in entries:
+        flags = " [default]" if entry.default else ""
+        if entry.info is None:
+            print(f"{entry.name}{flags}: unusable: {entry.problem}")
+            continue
+        info = entry.info
+        print(f"{entry.name}{flags}  ({info.variant}, trained at {info.train_size}px, "
+              f"size multiple {info.size_multiple}, hints {'yes' if info.uses_hints else 'no'})")
+        print(f"    {info.description}")
+        print(f"    file: {entry.path}")
+        print(f"    data: {info.data}; licence: {info.license}")
+    return 0
+
+
+COMMANDS = {"colorize": cmd_colorize, "batch": cmd_batch, "models": cmd_models}
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except EngineError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; nothing was written for the current image", file=sys.stderr)
+        return 130

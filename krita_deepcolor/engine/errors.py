@@ -1,0 +1,21 @@
+"""Errors the engine raises. Every message is one line a user can act on."""
+
+
+class EngineError(Exception):
+    """Base class: anything the CLI or the plugin shows to the user as-is."""
+
+
+class ContractError(EngineError):
+    """An ONNX file does not obey the model contract (see contract.py)."""
+
+
+class InputError(EngineError):
+    """Line art, hints or options that the engine cannot use."""
+
+
+class DeviceError(EngineError):
+    """The requested execution device cannot run the model."""
+
+
+class Cancelled(EngineError):
+    """The caller cancelled a run; nothing was produced."""

@@ -1,0 +1,110 @@
+"""How line-art and hint layers become the contract's arrays.
+
+This is the one definition of reading line art and hints: the engine, the CLI, the plugin
+and the training toolchain all call these functions. Layers arrive as straight-alpha sRGB
+RGBA arrays (H, W, 4) of uint8, uint16 or float; gray, gray+alpha and RGB are accepted too.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from .errors import InputError
+
+_FULL_SCALE = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
+
+
+def full_scale(array: np.ndarray) -> float:
+    """Value that means 1.0 for this dtype (floats are already in [0, 1])."""
+    if array.dtype in _FULL_SCALE:
+        return _FULL_SCALE[array.dtype]
+    if array.dtype.kind == "f":
+        return 1.0
+    raise InputError(f"unsupported pixel type {array.dtype}: use 8-bit, 16-bit or float images")
+
+
+def as_rgba(image: np.ndarray, what: str = "image") -> np.ndarray:
+    """Return (H, W, 4) in the same dtype; gray and RGB become opaque RGBA."""
+    if image.ndim == 2:
+        image = image[:, :, None]
+    if image.ndim != 3 or image.shape[2] not in (1, 2, 3, 4):
+        raise InputError(f"{what}: expected gray, gray+alpha, RGB or RGBA pixels, got shape {image.shape}")
+    if image.shape[0] == 0 or image.shape[1] == 0:
+        raise InputError(f"{what} is empty (0 pixels wide or high)")
+    full_scale(image)  # validates the dtype
+    channels = image.shape[2]
+    if channels == 4:
+        return image
+    opaque = np.full(image.shape[:2] + (1,), full_scale(image), image.dtype)
+    if channels == 1:
+        return np.concatenate([image, image, image, opaque], axis=2)
+    if channels == 2:
+        gray, alpha = image[:, :, :1], image[:, :, 1:]
+        return np.concatenate([gray, gray, gray, alpha], axis=2)
+    return np.concatenate([image, opaque], axis=2)
+
+
+def has_alpha_content(rgba: np.ndarray) -> bool:
+    """True if any pixel is not fully opaque."""
+    return bool((rgba[:, :, 3] < full_scale(rgba)).any())
+
+
+def line_from_rgba(rgba: np.ndarray) -> np.ndarray:
+    """Line-art layer -> (H, W) float32, 1.0 = paper, 0.0 = ink.
+
+    The layer is composited over white paper, so both transparent layers with dark lines and
+    opaque scans work; colour lines count by their luminance.
+    """
+    rgba = as_rgba(rgba, "line art")
+    scale = np.float32(1.0 / full_scale(rgba))
+    source = rgba if rgba.dtype != np.float64 else rgba.astype(np.float32)
+    gray = cv2.cvtColor(np.ascontiguousarray(source[:, :, :3]), cv2.COLOR_RGB2GRAY)
+    gray = gray.astype(np.float32) * scale
+    alpha = source[:, :, 3].astype(np.float32) * scale
+    # over white: paper + alpha * (gray - paper)
+    line = 1.0 - alpha * (1.0 - gray)
+    return np.clip(line, 0.0, 1.0, out=line)
+
+
+def premultiplied_float(rgba: np.ndarray) -> np.ndarray:
+    """RGBA of any supported dtype -> float32 premultiplied RGBA in [0, 1]."""
+    rgba = as_rgba(rgba, "hints")
+    out = rgba.astype(np.float32) * np.float32(1.0 / full_scale(rgba))
+    out[:, :, :3] *= out[:, :, 3:4]
+    return out
+
+
+def unpremultiply(rgba: np.ndarray) -> np.ndarray:
+    """Premultiplied float RGBA -> straight RGBA (in place safe copy)."""
+    out = rgba.copy()
+    alpha = out[:, :, 3:4]
+    np.divide(out[:, :, :3], alpha, out=out[:, :, :3], where=alpha > 1e-6)
+    out[:, :, :3][np.broadcast_to(alpha <= 1e-6, out[:, :, :3].shape)] = 0.0
+    return np.clip(out, 0.0, 1.0, out=out)
+
+
+def resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Area-average when shrinking, bilinear when enlarging; keeps dtype."""
+    if image.shape[:2] == (height, width):
+        return image
+    shrinking = height <= image.shape[0] and width <= image.shape[1]
+    interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
+    out = cv2.resize(image, (width, height), interpolation=interpolation)
+    return out.reshape((height, width) + image.shape[2:])
+
+
+def hint_at_size(hint_rgba: np.ndarray | None, height: int, width: int) -> np.ndarray:
+    """Hint layer -> (height, width, 4) float32 straight RGBA at the working size.
+
+    Resampled premultiplied so that the colour of transparent pixels never leaks in.
+    ``None`` means no hints: all zero.
+    """
+    if hint_rgba is None:
+        return np.zeros((height, width, 4), np.float32)
+    return unpremultiply(resize(premultiplied_float(hint_rgba), height, width))
+
+
+def to_uint8(unit: np.ndarray) -> np.ndarray:
+    """Float in [0, 1] -> uint8 with rounding."""
+    return (np.clip(unit, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)

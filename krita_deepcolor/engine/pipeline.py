@@ -1,0 +1,113 @@
+"""The colouring pipeline: layers in, colour layer out.
+
+read layers -> contract arrays -> working size -> network -> finishing at canvas size.
+The CLI, the Krita plugin and the benchmarks all call ``colorize``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from .errors import InputError
+from .finish import compose_layer, upsample_colors
+from .imaging import as_rgba, full_scale, hint_at_size, line_from_rgba, resize
+from .plan import WorkPlan, estimate_line_width, plan_work
+from .runtime import CancelToken, Model
+
+Progress = Callable[[float, str], None]
+
+DEFAULT_MAX_SIDE = 1024
+
+
+@dataclass(frozen=True)
+class Options:
+    max_side: int = DEFAULT_MAX_SIDE  # longest side of the working image
+    match_line_width: bool = True  # scale so lines look as wide as in training
+    hint_strength: float = 1.0  # multiplies the hint layer's alpha
+    with_lines: bool = False  # multiply the line art into the result
+
+
+@dataclass
+class Result:
+    rgba: np.ndarray  # (H, W, 4) uint8 straight sRGB RGBA
+    plan: WorkPlan
+    provider: str
+    line_width: float | None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def check_layers(line_rgba: np.ndarray, hint_rgba: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Validate shapes and content; returns the layers as RGBA."""
+    line_rgba = as_rgba(line_rgba, "line art")
+    if hint_rgba is None:
+        return line_rgba, None
+    hint_rgba = as_rgba(hint_rgba, "hints")
+    if hint_rgba.shape[:2] != line_rgba.shape[:2]:
+        raise InputError(f"hints are {hint_rgba.shape[1]}x{hint_rgba.shape[0]} but line art is "
+                         f"{line_rgba.shape[1]}x{line_rgba.shape[0]}: both must be the same size")
+    alpha = hint_rgba[:, :, 3]
+    if not alpha.any():
+        return line_rgba, None  # an empty hint layer: colour without hints
+    if alpha.min() >= full_scale(hint_rgba):
+        raise InputError("hints are fully opaque: paint hint strokes on a transparent layer")
+    return line_rgba, hint_rgba
+
+
+def _pad(array: np.ndarray, padded: tuple[int, int], value: float) -> np.ndarray:
+    pad_h, pad_w = padded[0] - array.shape[0], padded[1] - array.shape[1]
+    if not pad_h and not pad_w:
+        return array
+    widths = ((0, pad_h), (0, pad_w)) + ((0, 0),) * (array.ndim - 2)
+    return np.pad(array, widths, mode="constant", constant_values=value)
+
+
+def colorize(model: Model, line_rgba: np.ndarray, hint_rgba: np.ndarray | None = None,
+             options: Options = Options(), progress: Progress | None = None,
+             cancel: CancelToken | None = None) -> Result:
+    """Colour one canvas. Raises InputError for unusable layers, Cancelled on cancel."""
+    cancel = cancel or CancelToken()
+    report = progress or (lambda fraction, message: None)
+    seconds = {}
+    clock = time.perf_counter()
+
+    def step(name):
+        nonlocal clock
+        now = time.perf_counter()
+        seconds[name] = now - clock
+        clock = now
+        cancel.check()
+
+    if options.max_side < 16:
+        raise InputError(f"max side {options.max_side} is too small: use at least 16 pixels")
+    report(0.0, "reading layers")
+    line_rgba, hint_rgba = check_layers(line_rgba, hint_rgba)
+    line = line_from_rgba(line_rgba)
+    step("read")
+
+    info = model.info
+    line_width = estimate_line_width(line) if options.match_line_width else None
+    plan = plan_work(line.shape, options.max_side, info.size_multiple, line_width, info.line_width)
+    line_work = resize(line, *plan.work)
+    hint_work = hint_at_size(hint_rgba, *plan.work)
+    hint_work[:, :, 3] *= np.float32(options.hint_strength)
+    np.clip(hint_work[:, :, 3], 0.0, 1.0, out=hint_work[:, :, 3])
+    step("prepare")
+
+    report(0.1, f"running {info.name} at {plan.padded[1]}x{plan.padded[0]} on {model.provider}")
+    line_in = _pad(line_work, plan.padded, 1.0)[None, None]
+    hint_in = _pad(hint_work, plan.padded, 0.0).transpose(2, 0, 1)[None]
+    color = model.run(line_in, hint_in, cancel)[0].transpose(1, 2, 0)
+    color = np.ascontiguousarray(color[:plan.work[0], :plan.work[1]])
+    step("network")
+
+    report(0.8, "finishing")
+    colors = upsample_colors(color, line_work, plan.canvas)
+    rgba = compose_layer(colors, line=line if options.with_lines else None)
+    step("finish")
+    report(1.0, "done")
+    return Result(rgba=rgba, plan=plan, provider=model.provider, line_width=line_width,
+                  seconds=seconds)

@@ -1,0 +1,59 @@
+"""Choosing the working resolution the network runs at."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+INK_THRESHOLD = 0.5  # line values below this count as ink
+# How far the line-width match may scale: beyond this the estimate is not trusted.
+MIN_SCALE, MAX_SCALE = 1.0 / 16.0, 2.0
+
+
+@dataclass(frozen=True)
+class WorkPlan:
+    """Canvas size, the size the network sees, and the padding added to reach a valid size."""
+
+    canvas: tuple[int, int]  # (H, W) of the layers
+    work: tuple[int, int]  # (h, w) after scaling, before padding
+    padded: tuple[int, int]  # (h, w) fed to the network: multiples of size_multiple
+
+    @property
+    def scale(self) -> float:
+        return self.work[0] / self.canvas[0]
+
+
+def estimate_line_width(line: np.ndarray) -> float | None:
+    """Typical ink stroke width in pixels, or None when there is (almost) no ink.
+
+    For a stroke of width w and length L the ink area is w*L and its outline is about 2*L
+    long, so w = 2 * area / outline. The toolchain records the same estimate for its
+    training images, so any bias of the estimator cancels out when matching.
+    """
+    ink = line < INK_THRESHOLD
+    area = int(np.count_nonzero(ink))
+    if area < 16:
+        return None
+    outline = (np.count_nonzero(ink[1:, :] != ink[:-1, :]) + np.count_nonzero(ink[:, 1:] != ink[:, :-1])
+               + np.count_nonzero(ink[0]) + np.count_nonzero(ink[-1])
+               + np.count_nonzero(ink[:, 0]) + np.count_nonzero(ink[:, -1]))
+    return 2.0 * area / max(outline, 1)
+
+
+def plan_work(canvas: tuple[int, int], max_side: int, size_multiple: int,
+              line_width: float | None = None, model_line_width: float | None = None) -> WorkPlan:
+    """Scale so the longest side fits ``max_side`` and, when both widths are known, so the
+    input's lines look as wide as the training lines; then pad to ``size_multiple``."""
+    height, width = canvas
+    if height < 1 or width < 1:
+        raise ValueError("canvas is empty")
+    fit = max_side / max(height, width)
+    if line_width and model_line_width:
+        scale = min(fit, min(max(model_line_width / line_width, MIN_SCALE), MAX_SCALE))
+    else:
+        scale = min(fit, 1.0)  # without a line-width match, never enlarge
+    work = (max(1, round(height * scale)), max(1, round(width * scale)))
+    padded = tuple(max(size_multiple, math.ceil(side / size_multiple) * size_multiple) for side in work)
+    return WorkPlan(canvas=(height, width), work=work, padded=padded)
