@@ -68,9 +68,13 @@ def build(path, *, model_info: ModelInfo | None = None, strict=False, input_name
           drop_metadata=()):
     """Write a contract model (or one with a single defect) to ``path``; returns ``path``."""
     nodes, constants = passthrough_nodes(strict)
-    renames = dict(zip(("line", "hint"), input_names))
+    renames = dict(zip(("line", "hint"), input_names, strict=True))
     for node in nodes:
         node.input[:] = [renames.get(name, name) for name in node.input]
+    if hint_dtype != TensorProto.FLOAT:  # a valid graph whose hint input has the wrong type
+        for node in nodes:
+            node.input[:] = ["hint_float" if name == input_names[1] else name for name in node.input]
+        nodes.insert(0, helper.make_node("Cast", [input_names[1]], ["hint_float"], to=TensorProto.FLOAT))
     inputs = [_tensor(input_names[0], 1, rank=line_rank), _tensor(input_names[1], 4, dtype=hint_dtype)]
     graph = _graph(nodes, inputs, [_tensor("color", 3)], constants)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])

@@ -7,8 +7,8 @@ The CLI, the Krita plugin and the benchmarks all call ``colorize``.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 

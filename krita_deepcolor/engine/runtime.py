@@ -7,8 +7,8 @@ CUDA in every onnxruntime-gpu build, GPU or not, so it cannot be trusted.
 
 from __future__ import annotations
 
-import os
 import threading
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +35,9 @@ def _quiet_onnxruntime():
     ort = _ort()
     ort.set_default_logger_severity(4)
     try:
-        yield
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
     finally:
         ort.set_default_logger_severity(3)
 
@@ -176,7 +178,3 @@ def load_model(path, device: str = "auto", threads: int | None = None) -> Model:
                     source=str(path))
     info = ModelInfo.from_props(dict(session.get_modelmeta().custom_metadata_map), source=str(path))
     return Model(path=path, info=info, session=session, provider=provider)
-
-
-def default_threads() -> int:
-    return max(1, os.cpu_count() or 1)

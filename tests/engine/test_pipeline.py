@@ -1,0 +1,111 @@
+import numpy as np
+import pytest
+
+from krita_deepcolor.engine import Cancelled, CancelToken, InputError, Options, colorize, load_model
+from tests import contract_models
+
+from .conftest import hint_layer, line_art
+
+
+@pytest.fixture(scope="module")
+def model(model_path):
+    return load_model(model_path, device="cpu")
+
+
+def test_hinted_area_takes_the_hint_colour_at_canvas_size(model):
+    line, hints = line_art(), hint_layer(color=(255, 0, 0))
+    result = colorize(model, line, hints, Options(match_line_width=False))
+    assert result.rgba.shape == (96, 128, 4) and result.rgba.dtype == np.uint8
+    assert tuple(result.rgba[30, 30]) == (255, 0, 0, 255)
+    assert tuple(result.rgba[70, 100]) == (255, 255, 255, 255)  # unhinted paper: passthrough gives white
+    assert result.plan.padded == (96, 128) and result.provider == "CPU"
+
+
+def test_odd_canvas_is_padded_for_the_model_and_cropped_back(model):
+    line, hints = line_art(37, 53), hint_layer(37, 53, box=(0, 0, 10, 10))
+    result = colorize(model, line, hints, Options(match_line_width=False))
+    assert result.plan.padded == (40, 56)
+    assert result.rgba.shape == (37, 53, 4)
+    assert tuple(result.rgba[2, 2, :3]) == (255, 0, 0)
+
+
+def test_tiny_canvas_works(model):
+    result = colorize(model, np.zeros((1, 1, 4), np.uint8), None)
+    assert result.rgba.shape == (1, 1, 4)
+
+
+def test_no_hints_and_empty_hint_layer_give_the_same_result(model):
+    line = line_art()
+    empty = np.zeros((96, 128, 4), np.uint8)
+    np.testing.assert_array_equal(colorize(model, line, None).rgba, colorize(model, line, empty).rgba)
+
+
+def test_with_lines_multiplies_crisp_full_resolution_lines(model):
+    line = line_art(400, 400, thickness=2)
+    hints = hint_layer(400, 400, color=(0, 0, 255), box=(0, 0, 400, 400))
+    hints[0, 0, 3] = 0  # not fully opaque
+    result = colorize(model, line, hints, Options(max_side=100, match_line_width=False, with_lines=True))
+    assert result.plan.work == (100, 100)
+    assert tuple(result.rgba[200, 200, :3]) == (0, 0, 0)  # on the divider line at full resolution
+    assert tuple(result.rgba[200, 204, :3]) == (0, 0, 255)  # 3 px beside it: pure hint colour
+
+
+def test_colour_does_not_bleed_across_lines_when_upsampled(tmp_path):
+    """Red left of a thin divider, blue right of it, network at a quarter of the canvas."""
+    model = load_model(contract_models.build(tmp_path / "per_pixel.onnx", strict=False), device="cpu")
+    size = 512
+    line = np.zeros((size, size, 4), np.uint8)
+    line[:, 258:260] = (0, 0, 0, 255)  # 2 px line, not aligned to the 4 px working grid
+    hints = np.zeros((size, size, 4), np.uint8)
+    hints[:, :259] = (255, 0, 0, 255)
+    hints[:, 259:] = (0, 0, 255, 255)
+    hints[0, 0, 3] = 0
+    result = colorize(model, line, hints, Options(max_side=128, match_line_width=False))
+    rgb = result.rgba[100:400, :, :3].astype(int)
+    left, right = rgb[:, 250:257], rgb[:, 261:268]  # 2..8 px beside the line
+    assert (left[..., 0] == 255).all() and (left[..., 2] == 0).all()
+    assert (right[..., 2] == 255).all() and (right[..., 0] == 0).all()
+
+
+def test_sixteen_bit_input_gives_the_same_colours(model):
+    line, hints = line_art(), hint_layer()
+    eight = colorize(model, line, hints).rgba
+    sixteen = colorize(model, line.astype(np.uint16) * 257, hints.astype(np.uint16) * 257).rgba
+    assert np.abs(eight.astype(int) - sixteen.astype(int)).max() <= 1
+
+
+def test_line_width_matching_scales_to_training_width(model):
+    line = line_art(256, 256, thickness=8)  # model was "trained" on 2 px lines
+    result = colorize(model, line, None, Options(max_side=1024))
+    assert result.line_width == pytest.approx(8, rel=0.15)
+    assert result.plan.work[0] == pytest.approx(64, abs=8)
+
+
+@pytest.mark.parametrize("line, hints, message", [
+    (line_art(), hint_layer(50, 50), "same size"),
+    (line_art(), np.full((96, 128, 4), 255, np.uint8), "fully opaque"),
+    (np.zeros((0, 0, 4), np.uint8), None, "empty"),
+])
+def test_unusable_layers_are_refused(model, line, hints, message):
+    with pytest.raises(InputError, match=message):
+        colorize(model, line, hints)
+
+
+def test_progress_is_reported_in_order(model):
+    seen = []
+    colorize(model, line_art(), hint_layer(), progress=lambda fraction, text: seen.append(fraction))
+    assert seen[0] == 0.0 and seen[-1] == 1.0 and seen == sorted(seen)
+
+
+def test_cancelled_run_produces_nothing(model):
+    token = CancelToken()
+    calls = []
+
+    def cancel_when_network_starts(fraction, text):
+        calls.append(text)
+        if text.startswith("running"):
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        colorize(model, line_art(), hint_layer(), progress=cancel_when_network_starts, cancel=token)
+    assert "finishing" not in calls
