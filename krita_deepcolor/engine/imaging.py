@@ -3,6 +3,8 @@
 This is the one definition of reading line art and hints: the engine, the CLI, the plugin
 and the training toolchain all call these functions. Layers arrive as straight-alpha sRGB
 RGBA arrays (H, W, 4) of uint8, uint16 or float; gray, gray+alpha and RGB are accepted too.
+Canvas-sized work happens in 8 bits: it keeps a 4096x4096 canvas fast and small, and line
+art and hint strokes carry no information in the lower bits.
 """
 
 from __future__ import annotations
@@ -45,43 +47,44 @@ def as_rgba(image: np.ndarray, what: str = "image") -> np.ndarray:
     return np.concatenate([image, opaque], axis=2)
 
 
-def has_alpha_content(rgba: np.ndarray) -> bool:
-    """True if any pixel is not fully opaque."""
-    return bool((rgba[:, :, 3] < full_scale(rgba)).any())
+def to_uint8(unit: np.ndarray) -> np.ndarray:
+    """Float in [0, 1] -> uint8 with rounding."""
+    return cv2.convertScaleAbs(np.clip(unit, 0.0, 1.0), alpha=255.0)
+
+
+def to_rgba8(image: np.ndarray, what: str = "image") -> np.ndarray:
+    """Any supported layer -> (H, W, 4) uint8 RGBA."""
+    rgba = as_rgba(image, what)
+    if rgba.dtype == np.uint8:
+        return rgba
+    if rgba.dtype == np.uint16:
+        return (rgba >> 8).astype(np.uint8)
+    return to_uint8(rgba.astype(np.float32, copy=False))
+
+
+def line_levels(rgba: np.ndarray) -> np.ndarray:
+    """Line-art layer -> (H, W) uint8, 255 = paper, 0 = ink.
+
+    The layer is composited over white paper, so both transparent layers with dark lines and
+    opaque scans work; coloured lines count by their luminance.
+    """
+    rgba = to_rgba8(rgba, "line art")
+    darkness = cv2.bitwise_not(cv2.cvtColor(np.ascontiguousarray(rgba[:, :, :3]), cv2.COLOR_RGB2GRAY))
+    alpha = np.ascontiguousarray(rgba[:, :, 3])
+    # over white: paper - alpha * darkness
+    return cv2.bitwise_not(cv2.multiply(darkness, alpha, scale=1.0 / 255.0))
 
 
 def line_from_rgba(rgba: np.ndarray) -> np.ndarray:
-    """Line-art layer -> (H, W) float32, 1.0 = paper, 0.0 = ink.
-
-    The layer is composited over white paper, so both transparent layers with dark lines and
-    opaque scans work; colour lines count by their luminance.
-    """
-    rgba = as_rgba(rgba, "line art")
-    scale = np.float32(1.0 / full_scale(rgba))
-    source = rgba if rgba.dtype != np.float64 else rgba.astype(np.float32)
-    gray = cv2.cvtColor(np.ascontiguousarray(source[:, :, :3]), cv2.COLOR_RGB2GRAY)
-    gray = gray.astype(np.float32) * scale
-    alpha = source[:, :, 3].astype(np.float32) * scale
-    # over white: paper + alpha * (gray - paper)
-    line = 1.0 - alpha * (1.0 - gray)
-    return np.clip(line, 0.0, 1.0, out=line)
-
-
-def premultiplied_float(rgba: np.ndarray) -> np.ndarray:
-    """RGBA of any supported dtype -> float32 premultiplied RGBA in [0, 1]."""
-    rgba = as_rgba(rgba, "hints")
-    out = rgba.astype(np.float32) * np.float32(1.0 / full_scale(rgba))
-    out[:, :, :3] *= out[:, :, 3:4]
-    return out
+    """Line-art layer -> the contract's ``line``: (H, W) float32, 1.0 = paper, 0.0 = ink."""
+    return line_levels(rgba).astype(np.float32) * np.float32(1.0 / 255.0)
 
 
 def unpremultiply(rgba: np.ndarray) -> np.ndarray:
-    """Premultiplied float RGBA -> straight RGBA (in place safe copy)."""
-    out = rgba.copy()
-    alpha = out[:, :, 3:4]
-    np.divide(out[:, :, :3], alpha, out=out[:, :, :3], where=alpha > 1e-6)
-    out[:, :, :3][np.broadcast_to(alpha <= 1e-6, out[:, :, :3].shape)] = 0.0
-    return np.clip(out, 0.0, 1.0, out=out)
+    """Premultiplied float RGBA -> straight RGBA; fully transparent pixels become 0."""
+    alpha = rgba[:, :, 3:4]
+    rgb = np.divide(rgba[:, :, :3], alpha, out=np.zeros_like(rgba[:, :, :3]), where=alpha > 1e-6)
+    return np.clip(np.concatenate([rgb, alpha], axis=2), 0.0, 1.0)
 
 
 def resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -97,14 +100,14 @@ def resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
 def hint_at_size(hint_rgba: np.ndarray | None, height: int, width: int) -> np.ndarray:
     """Hint layer -> (height, width, 4) float32 straight RGBA at the working size.
 
-    Resampled premultiplied so that the colour of transparent pixels never leaks in.
+    Resampled premultiplied, so the colour of transparent pixels never leaks in.
     ``None`` means no hints: all zero.
     """
     if hint_rgba is None:
         return np.zeros((height, width, 4), np.float32)
-    return unpremultiply(resize(premultiplied_float(hint_rgba), height, width))
-
-
-def to_uint8(unit: np.ndarray) -> np.ndarray:
-    """Float in [0, 1] -> uint8 with rounding."""
-    return (np.clip(unit, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    rgba = to_rgba8(hint_rgba, "hints")
+    alpha = np.ascontiguousarray(rgba[:, :, 3])
+    keep_alpha = np.full_like(alpha, 255)
+    premultiplied = cv2.multiply(rgba, cv2.merge([alpha, alpha, alpha, keep_alpha]), scale=1.0 / 255.0)
+    small = resize(premultiplied, height, width).astype(np.float32) * np.float32(1.0 / 255.0)
+    return unpremultiply(small)

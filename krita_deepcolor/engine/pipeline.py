@@ -14,7 +14,7 @@ import numpy as np
 
 from .errors import InputError
 from .finish import compose_layer, upsample_colors
-from .imaging import as_rgba, full_scale, hint_at_size, line_from_rgba, resize
+from .imaging import as_rgba, full_scale, hint_at_size, line_levels, resize
 from .plan import WorkPlan, estimate_line_width, plan_work
 from .runtime import CancelToken, Model
 
@@ -85,13 +85,13 @@ def colorize(model: Model, line_rgba: np.ndarray, hint_rgba: np.ndarray | None =
         raise InputError(f"max side {options.max_side} is too small: use at least 16 pixels")
     report(0.0, "reading layers")
     line_rgba, hint_rgba = check_layers(line_rgba, hint_rgba)
-    line = line_from_rgba(line_rgba)
+    line = line_levels(line_rgba)  # canvas size, uint8
     step("read")
 
     info = model.info
     line_width = estimate_line_width(line) if options.match_line_width else None
     plan = plan_work(line.shape, options.max_side, info.size_multiple, line_width, info.line_width)
-    line_work = resize(line, *plan.work)
+    line_work = resize(line, *plan.work).astype(np.float32) * np.float32(1.0 / 255.0)
     hint_work = hint_at_size(hint_rgba, *plan.work)
     hint_work[:, :, 3] *= np.float32(options.hint_strength)
     np.clip(hint_work[:, :, 3], 0.0, 1.0, out=hint_work[:, :, 3])
@@ -105,8 +105,8 @@ def colorize(model: Model, line_rgba: np.ndarray, hint_rgba: np.ndarray | None =
     step("network")
 
     report(0.8, "finishing")
-    colors = upsample_colors(color, line_work, plan.canvas)
-    rgba = compose_layer(colors, line=line if options.with_lines else None)
+    planes = upsample_colors(color, line_work, plan.canvas)
+    rgba = compose_layer(planes, line=line if options.with_lines else None)
     step("finish")
     report(1.0, "done")
     return Result(rgba=rgba, plan=plan, provider=model.provider, line_width=line_width,

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .imaging import full_scale
+
 INK_THRESHOLD = 0.5  # line values below this count as ink
 # How far the line-width match may scale: beyond this the estimate is not trusted.
 MIN_SCALE, MAX_SCALE = 1.0 / 16.0, 2.0
@@ -26,13 +28,14 @@ class WorkPlan:
 
 
 def estimate_line_width(line: np.ndarray) -> float | None:
-    """Typical ink stroke width in pixels, or None when there is (almost) no ink.
+    """Typical ink stroke width in pixels of a line image (float 0..1 or uint8 0..255),
+    or None when there is (almost) no ink.
 
     For a stroke of width w and length L the ink area is w*L and its outline is about 2*L
     long, so w = 2 * area / outline. The toolchain records the same estimate for its
     training images, so any bias of the estimator cancels out when matching.
     """
-    ink = line < INK_THRESHOLD
+    ink = line < INK_THRESHOLD * full_scale(line)
     area = int(np.count_nonzero(ink))
     if area < 16:
         return None

@@ -63,8 +63,9 @@ def test_colour_does_not_bleed_across_lines_when_upsampled(tmp_path):
     result = colorize(model, line, hints, Options(max_side=128, match_line_width=False))
     rgb = result.rgba[100:400, :, :3].astype(int)
     left, right = rgb[:, 250:257], rgb[:, 261:268]  # 2..8 px beside the line
-    assert (left[..., 0] == 255).all() and (left[..., 2] == 0).all()
-    assert (right[..., 2] == 255).all() and (right[..., 0] == 0).all()
+    # within 5 of 255 levels: plain bilinear upsampling is 40 levels off here
+    assert (left[..., 0] >= 250).all() and (left[..., 2] <= 5).all()
+    assert (right[..., 2] >= 250).all() and (right[..., 0] <= 5).all()
 
 
 def test_sixteen_bit_input_gives_the_same_colours(model):
