@@ -68,9 +68,9 @@ def line_levels(rgba: np.ndarray) -> np.ndarray:
     The layer is composited over white paper, so both transparent layers with dark lines and
     opaque scans work; coloured lines count by their luminance.
     """
-    rgba = to_rgba8(rgba, "line art")
-    darkness = cv2.bitwise_not(cv2.cvtColor(np.ascontiguousarray(rgba[:, :, :3]), cv2.COLOR_RGB2GRAY))
-    alpha = np.ascontiguousarray(rgba[:, :, 3])
+    rgba = np.ascontiguousarray(to_rgba8(rgba, "line art"))
+    darkness = cv2.bitwise_not(cv2.cvtColor(rgba, cv2.COLOR_RGBA2GRAY))
+    alpha = cv2.extractChannel(rgba, 3)
     # over white: paper - alpha * darkness
     return cv2.bitwise_not(cv2.multiply(darkness, alpha, scale=1.0 / 255.0))
 
@@ -105,9 +105,7 @@ def hint_at_size(hint_rgba: np.ndarray | None, height: int, width: int) -> np.nd
     """
     if hint_rgba is None:
         return np.zeros((height, width, 4), np.float32)
-    rgba = to_rgba8(hint_rgba, "hints")
-    alpha = np.ascontiguousarray(rgba[:, :, 3])
-    keep_alpha = np.full_like(alpha, 255)
-    premultiplied = cv2.multiply(rgba, cv2.merge([alpha, alpha, alpha, keep_alpha]), scale=1.0 / 255.0)
-    small = resize(premultiplied, height, width).astype(np.float32) * np.float32(1.0 / 255.0)
-    return unpremultiply(small)
+    *rgb, alpha = cv2.split(np.ascontiguousarray(to_rgba8(hint_rgba, "hints")))
+    premultiplied = [cv2.multiply(plane, alpha, scale=1.0 / 255.0) for plane in rgb] + [alpha]
+    small = np.stack([resize(plane, height, width) for plane in premultiplied], axis=2)
+    return unpremultiply(small.astype(np.float32) * np.float32(1.0 / 255.0))
