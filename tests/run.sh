@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The README's test command: installs what the tests need on a fresh Debian 12 machine, then
+# runs every suite (engine, toolchain, installer with pyenv/PATH python; plugin inside real Krita).
+# With CI=true nothing may be skipped for lack of Krita.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+
+need_apt=()
+for tool in kritarunner:krita xvfb-run:xvfb; do
+  command -v "${tool%%:*}" >/dev/null || need_apt+=("${tool##*:}")
+done
+/usr/bin/python3 -c "import PyQt5" 2>/dev/null || need_apt+=(python3-pyqt5)
+/usr/bin/python3 -m pip --version >/dev/null 2>&1 || need_apt+=(python3-pip)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "== installing ${need_apt[*]} (Debian packages)"
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need_apt[@]}" >/dev/null
+  else
+    echo "== not root: cannot install ${need_apt[*]}; the Krita suites will be skipped"
+  fi
+fi
+
+echo "== installing Python test dependencies"
+"$PYTHON" -m pip install -q -r requirements-dev.txt
+
+echo "== lint"
+"$PYTHON" -m ruff check .
+
+echo "== engine, toolchain and installer tests"
+"$PYTHON" -m pytest -q -p no:cacheprovider --ignore=tests/krita "$@"
+
+echo "== plugin tests inside real Krita"
+bash tests/krita/run.sh
