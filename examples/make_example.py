@@ -68,7 +68,11 @@ def draw_hints() -> np.ndarray:
         ((632, 296, 648, 304), (250, 210, 40)),    # flower heart: yellow
     ]
     for (x0, y0, x1, y1), rgb in scribbles:
-        cv2.line(hints, (x0, y0), (x1, y1), (*rgb, 255), 12, cv2.LINE_AA)
+        coverage = np.zeros((SIZE, SIZE), np.uint8)
+        cv2.line(coverage, (x0, y0), (x1, y1), 255, 12, cv2.LINE_AA)
+        stroke = coverage > 0  # straight alpha: full colour, anti-aliased coverage in alpha
+        hints[stroke, :3] = rgb
+        hints[stroke, 3] = np.maximum(hints[stroke, 3], coverage[stroke])
     return hints
 
 

@@ -97,6 +97,16 @@ def resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
     return out.reshape((height, width) + image.shape[2:])
 
 
+def shrink_lines(line8: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Downscale uint8 line levels so that thin lines stay ink instead of fading to gray."""
+    factor = max(line8.shape[0] / height, line8.shape[1] / width)
+    if factor > 1:
+        # widen ink so that each line fully covers at least one output pixel
+        size = 2 * int(np.ceil(factor)) - 1
+        line8 = cv2.erode(line8, cv2.getStructuringElement(cv2.MORPH_RECT, (size, size)))
+    return resize(line8, height, width)
+
+
 def hint_at_size(hint_rgba: np.ndarray | None, height: int, width: int) -> np.ndarray:
     """Hint layer -> (height, width, 4) float32 straight RGBA at the working size.
 

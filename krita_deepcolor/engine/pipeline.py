@@ -10,17 +10,21 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from .errors import InputError
 from .finish import compose_layer, upsample_colors
-from .imaging import as_rgba, full_scale, hint_at_size, line_levels, resize
+from .imaging import as_rgba, full_scale, hint_at_size, line_levels, resize, shrink_lines, to_uint8
 from .plan import WorkPlan, estimate_line_width, plan_work
+from .regions import hybrid_colors
 from .runtime import CancelToken, Model
 
 Progress = Callable[[float, str], None]
 
 DEFAULT_MAX_SIDE = 1024
+FINISH_MAX_SIDE = 2048  # regions are found at most this large: enough for small details, fast
+FINISHINGS = ("hybrid", "raw")
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,8 @@ class Options:
     match_line_width: bool = True  # scale so lines look as wide as in training
     hint_strength: float = 1.0  # multiplies the hint layer's alpha
     with_lines: bool = False  # multiply the line art into the result
+    finishing: str = "hybrid"  # hybrid: hint flood + network flats; raw: the network's output
+    shading: float = 0.0  # hybrid only: how much of the network's light and dark to add (0..1)
 
 
 @dataclass
@@ -65,6 +71,23 @@ def _pad(array: np.ndarray, padded: tuple[int, int], value: float) -> np.ndarray
     return np.pad(array, widths, mode="constant", constant_values=value)
 
 
+def _hybrid(line: np.ndarray, hint_rgba, color: np.ndarray, line_width: float | None, options: Options):
+    """Hybrid finishing at (at most) FINISH_MAX_SIDE, brought to the canvas edge-aware."""
+    canvas = line.shape
+    finish = plan_work(canvas, FINISH_MAX_SIDE, 1).work
+    line_finish = shrink_lines(line, *finish)
+    hint_finish = hint_at_size(hint_rgba, *finish)
+    hint_finish[:, :, 3] *= np.float32(options.hint_strength)
+    network = cv2.resize(color, (finish[1], finish[0]), interpolation=cv2.INTER_LINEAR)
+    scale = finish[0] / canvas[0]
+    rgb, alpha = hybrid_colors(line_finish, hint_finish, network,
+                               line_width * scale if line_width else None, options.shading)
+    line_unit = line_finish.astype(np.float32) * np.float32(1.0 / 255.0)
+    planes = upsample_colors(rgb, line_unit, canvas)
+    alpha8 = cv2.resize(to_uint8(alpha), (canvas[1], canvas[0]), interpolation=cv2.INTER_LINEAR)
+    return planes, alpha8.reshape(canvas)
+
+
 def colorize(model: Model, line_rgba: np.ndarray, hint_rgba: np.ndarray | None = None,
              options: Options = Options(), progress: Progress | None = None,
              cancel: CancelToken | None = None) -> Result:
@@ -83,6 +106,8 @@ def colorize(model: Model, line_rgba: np.ndarray, hint_rgba: np.ndarray | None =
 
     if options.max_side < 16:
         raise InputError(f"max side {options.max_side} is too small: use at least 16 pixels")
+    if options.finishing not in FINISHINGS:
+        raise InputError(f"unknown finishing {options.finishing!r}: choose {' or '.join(FINISHINGS)}")
     report(0.0, "reading layers")
     line_rgba, hint_rgba = check_layers(line_rgba, hint_rgba)
     line = line_levels(line_rgba)  # canvas size, uint8
@@ -105,8 +130,13 @@ def colorize(model: Model, line_rgba: np.ndarray, hint_rgba: np.ndarray | None =
     step("network")
 
     report(0.8, "finishing")
-    planes = upsample_colors(color, line_work, plan.canvas)
-    rgba = compose_layer(planes, line=line if options.with_lines else None)
+    if options.finishing == "raw":
+        planes, alpha = upsample_colors(color, line_work, plan.canvas), None
+    else:
+        planes, alpha = _hybrid(line, hint_rgba, color, line_width, options)
+    if alpha is not None and options.with_lines:
+        alpha = cv2.max(alpha, cv2.bitwise_not(line))  # the lines stay, also outside the figure
+    rgba = compose_layer(planes, alpha=alpha, line=line if options.with_lines else None)
     step("finish")
     report(1.0, "done")
     return Result(rgba=rgba, plan=plan, provider=model.provider, line_width=line_width,

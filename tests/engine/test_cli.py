@@ -115,7 +115,7 @@ def test_batch_colours_folders_pairs_hints_and_reports_failures(files, model_pat
     assert code == 1  # one input failed
     assert sorted(p.name for p in out_dir.iterdir()) == ["page.png", "second.png"]
     assert tuple(read_image(out_dir / "page.png")[30, 30, :3]) == (0, 200, 0)  # its hints were used
-    assert tuple(read_image(out_dir / "second.png")[30, 30, :3]) == (255, 255, 255)  # no hints
+    assert read_image(out_dir / "second.png")[30, 30, :3].min() >= 240  # no hints: the model's white
     assert "3/3" in captured.err and "skipped" in captured.err and "broken.png" in captured.err
     assert "coloured 2 of 3" in captured.out
 

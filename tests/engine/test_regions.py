@@ -1,0 +1,124 @@
+"""Hybrid finishing: the flood carries the hints, the network the regions no hint reaches."""
+
+import cv2
+import numpy as np
+import pytest
+
+from krita_deepcolor.engine import Options, colorize, load_model
+from krita_deepcolor.engine.regions import find_regions, hybrid_colors
+from tests import contract_models
+
+RED, BLUE, GREEN = (1.0, 0.0, 0.0), (0.0, 0.0, 1.0), (0.0, 1.0, 0.0)
+
+
+def two_boxes(size=200, gap=0):
+    """uint8 line levels: two squares side by side; ``gap`` px missing in the left one's top edge."""
+    line = np.full((size, size), 255, np.uint8)
+    cv2.rectangle(line, (20, 40), (95, 160), 0, 3)
+    cv2.rectangle(line, (105, 40), (180, 160), 0, 3)
+    if gap:
+        line[38:43, 50:50 + gap] = 255
+    return line
+
+
+def hints_with(*strokes, size=200):
+    hint = np.zeros((size, size, 4), np.float32)
+    for (x0, y0, x1, y1), rgb in strokes:
+        cv2.line(hint, (x0, y0), (x1, y1), (*rgb, 1.0), 6)
+    return hint
+
+
+def network(size=200, rgb=(0.5, 0.6, 0.7)):
+    return np.broadcast_to(np.float32(rgb), (size, size, 3)).copy()
+
+
+def test_hinted_region_is_flat_hint_colour_and_outside_is_transparent():
+    rgb, alpha = hybrid_colors(two_boxes(), hints_with(((40, 100), (70, 100)) and ((40, 100, 70, 100), RED)),
+                               network(), line_width=3)
+    inside_left = rgb[50:150, 30:85]
+    assert np.allclose(inside_left, RED) and (alpha[50:150, 30:85] == 1).all()
+    assert (alpha[5:15, :] == 0).all() and (alpha[:, 190:] == 0).all()  # outside the figure
+
+
+def test_regions_no_hint_reaches_take_the_networks_colour():
+    rgb, alpha = hybrid_colors(two_boxes(), hints_with(((40, 100, 70, 100), RED)), network(), line_width=3)
+    np.testing.assert_allclose(rgb[60:140, 115:170], np.broadcast_to((0.5, 0.6, 0.7), (80, 55, 3)), atol=1e-6)
+    assert (alpha[60:140, 115:170] == 1).all()
+
+
+def test_a_stroke_overflowing_its_region_does_not_colour_the_neighbour_or_background():
+    # mostly in the left box, its end crossing the line into the right box and below the figure
+    overflowing = hints_with(((40, 120, 112, 120), RED), ((60, 140, 60, 175), BLUE))
+    rgb, alpha = hybrid_colors(two_boxes(), overflowing, network(), line_width=3)
+    assert np.allclose(rgb[60:140, 125:170], (0.5, 0.6, 0.7))  # right box keeps the network colour
+    assert (alpha[168:200, :] == 0).all()  # background stays transparent
+
+
+def test_small_gaps_in_an_outline_are_closed():
+    rgb, alpha = hybrid_colors(two_boxes(gap=3), hints_with(((40, 100, 70, 100), RED)), network(),
+                               line_width=3)
+    assert (alpha[0:30, :] == 0).all()  # the hint did not leak out through the gap
+    assert np.allclose(rgb[50:150, 30:85], RED)
+
+
+def test_open_outline_lets_the_hint_colour_only_near_the_hint():
+    rgb, alpha = hybrid_colors(two_boxes(gap=25), hints_with(((40, 120, 70, 120), RED)), network(),
+                               line_width=3)
+    assert alpha[130, 50] == 1 and np.allclose(rgb[130, 50], RED)  # inside, by the hint
+    assert (alpha[0:5, :] == 0).all() and (alpha[:, 195:] == 0).all()  # far background transparent
+
+
+def test_several_hint_colours_in_one_region_split_it_by_nearest_hint():
+    hint = hints_with(((30, 60, 40, 60), RED), ((30, 140, 40, 140), BLUE))
+    rgb, _ = hybrid_colors(two_boxes(), hint, network(), line_width=3)
+    assert np.allclose(rgb[55, 60], RED) and np.allclose(rgb[145, 60], BLUE)
+
+
+def test_shading_adds_the_networks_light_and_dark():
+    shaded_network = network()
+    shaded_network[:, :60] -= 0.2  # the network darkens the left part of the left box
+    hint = hints_with(((40, 100, 70, 100), (0.6, 0.6, 0.6)))
+    flat, _ = hybrid_colors(two_boxes(), hint, shaded_network, line_width=3, shading=0.0)
+    shaded, _ = hybrid_colors(two_boxes(), hint, shaded_network, line_width=3, shading=1.0)
+    assert np.allclose(flat[100, 30], flat[100, 80])
+    assert shaded[100, 30, 0] < flat[100, 30, 0] < shaded[100, 80, 0]
+
+
+def test_blank_canvas_is_one_outside_region():
+    regions = find_regions(np.full((10, 12), 255, np.uint8), 1)
+    assert regions.count == 1 and regions.outside.all()
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    path = contract_models.build(tmp_path_factory.mktemp("m") / "per_pixel.onnx", strict=False)
+    return load_model(path, device="cpu")
+
+
+def test_thin_lines_on_a_big_canvas_still_separate_regions(model):
+    """Regions are found at most 2048 px wide: 1 px lines of a 4096 canvas must survive that."""
+    size = 4096
+    line = np.zeros((size, size, 4), np.uint8)
+    cv2.rectangle(line, (400, 400), (3700, 3700), (0, 0, 0, 255), 1)
+    line[400:3700, 2049] = (0, 0, 0, 255)
+    hint = np.zeros((size, size, 4), np.uint8)
+    hint[1000:1100, 1000:1100] = (255, 0, 0, 255)
+    result = colorize(model, line, hint, Options(match_line_width=False))
+    assert tuple(result.rgba[2000, 1500]) == (255, 0, 0, 255)  # left of the divider: hinted
+    assert tuple(result.rgba[2000, 2600, :3]) != (255, 0, 0)  # right of it: not flooded
+    assert result.rgba[100, 100, 3] == 0  # outside: transparent
+
+
+def test_with_lines_keeps_the_outline_opaque_outside_the_figure(model):
+    line = np.zeros((128, 128, 4), np.uint8)
+    cv2.rectangle(line, (20, 20), (100, 100), (0, 0, 0, 255), 4)
+    result = colorize(model, line, None, Options(with_lines=True, match_line_width=False))
+    assert tuple(result.rgba[20, 60]) == (0, 0, 0, 255)  # the outline
+    assert result.rgba[5, 5, 3] == 0
+
+
+def test_raw_finishing_is_the_network_output_everywhere(model):
+    line = np.zeros((64, 64, 4), np.uint8)
+    cv2.rectangle(line, (10, 10), (50, 50), (0, 0, 0, 255), 2)
+    result = colorize(model, line, None, Options(finishing="raw", match_line_width=False))
+    assert (result.rgba[..., 3] == 255).all() and tuple(result.rgba[2, 2, :3]) == (255, 255, 255)
