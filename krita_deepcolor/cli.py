@@ -14,7 +14,7 @@ from pathlib import Path
 from .engine import catalog
 from .engine.errors import EngineError, InputError
 from .engine.imageio import read_image, write_png
-from .engine.pipeline import DEFAULT_MAX_SIDE, Options, colorize
+from .engine.pipeline import DEFAULT_MAX_SIDE, FINISHINGS, Options, colorize
 from .engine.runtime import DEVICES
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
@@ -39,6 +39,11 @@ def _options_parser() -> argparse.ArgumentParser:
                         help="do not rescale to match the model's training line width")
     shared.add_argument("--with-lines", action="store_true",
                         help="multiply the line art into the result")
+    shared.add_argument("--finishing", choices=FINISHINGS, default="hybrid",
+                        help="hybrid: hint colours flood their regions, the network colours the "
+                        "rest, outside stays transparent (default); raw: the network's output")
+    shared.add_argument("--shading", type=float, default=0.0, metavar="S",
+                        help="hybrid only: add the network's light and dark, 0..1 (default 0)")
     return shared
 
 
@@ -102,7 +107,8 @@ def _refuse_overwrite(output: Path, *inputs: Path | None) -> None:
 
 def _options(args) -> Options:
     return Options(max_side=args.max_side, match_line_width=not args.no_line_match,
-                   hint_strength=args.hint_strength, with_lines=args.with_lines)
+                   hint_strength=args.hint_strength, with_lines=args.with_lines,
+                   finishing=args.finishing, shading=args.shading)
 
 
 def _open(args):

@@ -106,6 +106,10 @@ def colorize(model: Model, line_rgba: np.ndarray, hint_rgba: np.ndarray | None =
 
     if options.max_side < 16:
         raise InputError(f"max side {options.max_side} is too small: use at least 16 pixels")
+    if not 0.0 <= options.shading <= 1.0:
+        raise InputError(f"shading {options.shading} is out of range: use 0 to 1")
+    if options.hint_strength < 0:
+        raise InputError(f"hint strength {options.hint_strength} is negative: use 0 or more")
     if options.finishing not in FINISHINGS:
         raise InputError(f"unknown finishing {options.finishing!r}: choose {' or '.join(FINISHINGS)}")
     report(0.0, "reading layers")

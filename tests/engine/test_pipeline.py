@@ -117,3 +117,14 @@ def test_cancelled_run_produces_nothing(model):
     with pytest.raises(Cancelled):
         colorize(model, line_art(), hint_layer(), progress=cancel_when_network_starts, cancel=token)
     assert "finishing" not in calls
+
+
+@pytest.mark.parametrize("options, message", [
+    (Options(max_side=8), "too small"),
+    (Options(shading=1.5), "shading 1.5 is out of range"),
+    (Options(hint_strength=-1), "negative"),
+    (Options(finishing="glossy"), "unknown finishing"),
+])
+def test_bad_options_are_refused(model, options, message):
+    with pytest.raises(InputError, match=message):
+        colorize(model, line_art(), None, options)
