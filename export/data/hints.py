@@ -1,0 +1,139 @@
+"""Simulated colour hints: what a user would paint on the hint layer, made from the true colours.
+
+All functions take the truth as float32 arrays (colour (H, W, 3) sRGB in [0, 1] composited over
+white, mask (H, W) in [0, 1], line (H, W) with 1 = paper) and a ``numpy.random.Generator``, and
+return (H, W, 4) float32 straight RGBA: exactly what the ONNX ``hint`` input receives.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+NO_HINT_SHARE = 0.15  # share of training samples with an empty hint layer
+MAX_STROKES = 12
+DEEPCOLOR_WHITEOUTS = 30
+DEEPCOLOR_PATCH = 10  # px side of each white-out (the seed's 10x10)
+DEEPCOLOR_BLUR = 100  # px box blur (the seed's "large 100px blur")
+# a stroke stays on pixels whose truth is this close (max channel difference) to its colour,
+# as a user keeps a quick scribble inside one colour region
+SAME_COLOUR = 0.12
+
+
+def _draw_stroke(shape: tuple[int, int], start: np.ndarray, rng: np.random.Generator, length: float,
+                 thickness: int) -> np.ndarray:
+    """A short scribble (1-3 segments of a random walk) or, for length 0, a dot; uint8 mask."""
+    canvas = np.zeros(shape, np.uint8)
+    points = [start.astype(np.float64)]
+    if length <= 0:
+        cv2.circle(canvas, (int(start[1]), int(start[0])), max(1, thickness // 2 + 1), 1, -1, cv2.LINE_8)
+        return canvas
+    segments = int(rng.integers(1, 4))
+    heading = rng.uniform(0, 2 * np.pi)
+    for _ in range(segments):
+        heading += rng.normal(0, 0.8)
+        step = length / segments
+        points.append(points[-1] + step * np.array([np.sin(heading), np.cos(heading)]))
+    polyline = np.round(np.array(points)[:, ::-1]).astype(np.int32).reshape(-1, 1, 2)
+    cv2.polylines(canvas, [polyline], False, 1, thickness, cv2.LINE_8)
+    return canvas
+
+
+def _paint(hint: np.ndarray, colour: np.ndarray, stroke: np.ndarray, where: np.ndarray,
+           start: np.ndarray) -> bool:
+    """Paint one stroke in one flat colour, the truth's at its start, kept to the pixels of that
+    colour (and inside ``where``). Returns whether anything was painted."""
+    flat = colour[int(start[0]), int(start[1])]
+    left, top, width, height = cv2.boundingRect(stroke)  # work inside the stroke's box only
+    if width == 0:
+        return False
+    box = np.s_[top:top + height, left:left + width]
+    near = np.abs(colour[box] - flat)
+    on = (stroke[box] > 0) & where[box] & (np.maximum(np.maximum(near[:, :, 0], near[:, :, 1]),
+                                                         near[:, :, 2]) <= SAME_COLOUR)
+    if not on.any():
+        return False
+    hint[box][on, :3] = flat
+    hint[box][on, 3] = 1.0
+    return True
+
+
+def _scribble_size(shape: tuple[int, int], rng: np.random.Generator) -> tuple[float, int]:
+    """Length and thickness like a quick scribble: 3-12 % of the image side, 2-8 px at 256 px."""
+    side = min(shape)
+    is_dot = rng.random() < 0.3
+    length = 0.0 if is_dot else rng.uniform(0.03, 0.12) * side
+    thickness = int(max(1, round(rng.uniform(2, 8) * side / 256)))
+    return length, thickness
+
+
+def stroke_hints(colour: np.ndarray, mask: np.ndarray, rng: np.random.Generator,
+                 max_strokes: int = MAX_STROKES, no_hint_share: float = NO_HINT_SHARE) -> np.ndarray:
+    """User-like hints: 0 strokes with probability ``no_hint_share``, else 1..max_strokes short
+    strokes and dots, mostly on the figure, each in the truth's colour where it lies."""
+    height, width = colour.shape[:2]
+    hint = np.zeros((height, width, 4), np.float32)
+    if rng.random() < no_hint_share:
+        return hint
+    figure = np.argwhere(mask > 0.5)
+    anywhere = np.ones((height, width), bool)
+    for _ in range(int(rng.integers(1, max_strokes + 1))):
+        # one in six strokes goes anywhere (background hints happen too)
+        if len(figure) and rng.random() > 1 / 6:
+            start = figure[rng.integers(len(figure))]
+        else:
+            start = np.array([rng.integers(height), rng.integers(width)])
+        length, thickness = _scribble_size((height, width), rng)
+        _paint(hint, colour, _draw_stroke((height, width), start, rng, length, thickness), anywhere, start)
+    return hint
+
+
+def deepcolor_hints(colour: np.ndarray, rng: np.random.Generator, whiteouts: int = DEEPCOLOR_WHITEOUTS,
+                    patch: int = DEEPCOLOR_PATCH, blur: int = DEEPCOLOR_BLUR) -> np.ndarray:
+    """The deepcolor seed's hint: ``whiteouts`` random patch x patch squares of the truth set to
+    white, then a ``blur`` px box blur; alpha 1 everywhere."""
+    height, width = colour.shape[:2]
+    image = colour.astype(np.float32, copy=True)
+    for _ in range(whiteouts):
+        top = int(rng.integers(0, max(height - patch, 0) + 1))
+        left = int(rng.integers(0, max(width - patch, 0) + 1))
+        image[top:top + patch, left:left + patch] = 1.0
+    image = cv2.blur(image, (blur, blur), borderType=cv2.BORDER_REFLECT)
+    return np.concatenate([image, np.ones((height, width, 1), np.float32)], axis=2)
+
+
+def label_regions(line: np.ndarray, min_pixels: int = 20) -> tuple[np.ndarray, list[int]]:
+    """Label the regions enclosed by the lines (4-connected paper pixels): (labels, region labels
+    of at least ``min_pixels``, largest first)."""
+    paper = (line >= 0.5).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(paper, connectivity=4)
+    areas = stats[:, cv2.CC_STAT_AREA]
+    kept = [label for label in range(1, count) if areas[label] >= min_pixels]
+    kept.sort(key=lambda label: -areas[label])
+    return labels, kept
+
+
+def region_hints(colour: np.ndarray, line: np.ndarray, mask: np.ndarray, rng: np.random.Generator,
+                 regions: str | int = "all", include_outside: bool = True) -> np.ndarray:
+    """Benchmark hints: one short stroke in every region enclosed by the lines ("all"), or in the
+    N largest regions (an int). The stroke sits inside its region, away from the lines, in the
+    truth's colour there. ``include_outside=False`` leaves out regions mostly outside the figure."""
+    height, width = line.shape
+    hint = np.zeros((height, width, 4), np.float32)
+    labels, candidates = label_regions(line)
+    if not include_outside:
+        candidates = [label for label in candidates if mask[labels == label].mean() >= 0.5]
+    chosen = candidates if regions == "all" else candidates[:int(regions)]
+    for label in chosen:
+        region = labels == label
+        # start deep inside the region so the stroke is not cut to nothing by the lines
+        depth = cv2.distanceTransform(region.astype(np.uint8), cv2.DIST_L2, 3)
+        deep = np.argwhere(depth >= max(depth.max() * 0.5, 1.0))
+        start = deep[rng.integers(len(deep))]
+        length = min(rng.uniform(0.03, 0.08) * min(height, width), 2.0 * float(depth.max()))
+        thickness = int(max(1, min(round(min(height, width) / 64), depth.max())))
+        stroke = _draw_stroke((height, width), start, rng, length, thickness)
+        if not _paint(hint, colour, stroke, region, start):
+            # a region too small or too mixed for a stroke still gets a dot of its colour
+            _paint(hint, colour, _draw_stroke((height, width), start, rng, 0, 1), region, start)
+    return hint
