@@ -128,7 +128,8 @@ def region_hints(colour: np.ndarray, line: np.ndarray, mask: np.ndarray, rng: np
         region = labels == label
         # start deep inside the region so the stroke is not cut to nothing by the lines
         depth = cv2.distanceTransform(region.astype(np.uint8), cv2.DIST_L2, 3)
-        deep = np.argwhere(depth >= max(depth.max() * 0.5, 1.0))
+        # (the 3x3 L2 mask gives 0.955 next to a line, so thin regions can stay below 1)
+        deep = np.argwhere(depth >= depth.max() * 0.5)
         start = deep[rng.integers(len(deep))]
         length = min(rng.uniform(0.03, 0.08) * min(height, width), 2.0 * float(depth.max()))
         thickness = int(max(1, min(round(min(height, width) / 64), depth.max())))

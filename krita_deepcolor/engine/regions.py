@@ -2,9 +2,14 @@
 
 Regions are the areas the line art encloses, with small gaps in the outlines closed. Then:
 * a region with hints takes the hint colour (several hint colours: each pixel the nearest);
-* regions touching the canvas border are outside the figure: transparent unless hinted, and
-  even then only the part nearer to a hint than to the border (so an outline that does not
-  close lets the hint colour stop near the gap instead of flooding the whole background);
+* regions touching the canvas border are outside the figure: transparent unless hinted. A hint
+  there either sits inside a figure whose outline does not close (with much larger gaps closed,
+  its region no longer touches the border: only that closed-up area takes the colour) or paints
+  the background. A region that owns nearly all of the canvas border is the empty surround of a
+  figure: there a watershed flood from the strokes competes with a transparent key along the
+  border (filling it all would be wrong whenever a figure touches the canvas edge or leaks
+  through a wide gap). Any other border region is a piece of full-bleed art (lines run into
+  the border, as a horizon does): it takes its hint colour whole;
 * regions no hint reaches take the network's colour, flat per region;
 * optional shading adds the network's light and dark relative to its own region average.
 """
@@ -23,6 +28,7 @@ HINT_ALPHA = 0.5  # hint pixels at least this opaque seed the flood
 # of the stroke, or the stroke covers this share of the region (small regions, e.g. petals).
 # Outside the figure a stroke must lie mostly there: the user meant to paint the background.
 STROKE_SHARE, OUTSIDE_STROKE_SHARE, REGION_SHARE = 0.25, 0.5, 0.2
+SURROUND_BORDER_SHARE = 0.9  # a region owning this share of the canvas border surrounds a figure
 MIXED_HINTS_VARIANCE = 0.004  # per-channel colour variance above which a region holds several hints
 
 
@@ -31,12 +37,22 @@ class Regions:
     labels: np.ndarray  # (h, w) int32: every pixel, ink included, belongs to one region
     count: int
     outside: np.ndarray  # (count,) bool: region touches the canvas border
+    border_share: np.ndarray  # (count,) float: share of the canvas border pixels in each region
     paper: np.ndarray  # (h, w) bool: pixels away from the ink, whose colour speaks for the region
+    radius: int  # gaps up to about twice this were closed
 
 
 def gap_radius(line_width: float | None) -> int:
     """Gaps up to about one line width get closed: bigger ones are meant to be open."""
     return int(np.clip(round((line_width or 2.0) / 2), 1, 8))
+
+
+def open_outline_radius(radius: int, shape: tuple[int, int]) -> int:
+    """Gap radius that closes the outline of a figure drawn with gaps (only to tell such a
+    figure from the background, never to split regions): four line widths, at least 3 % of
+    the canvas, at most 6 %."""
+    side = min(shape)
+    return int(np.clip(max(4 * radius, 0.03 * side), 2, max(2, 0.06 * side)))
 
 
 def find_regions(line8: np.ndarray, radius: int) -> Regions:
@@ -51,10 +67,11 @@ def find_regions(line8: np.ndarray, radius: int) -> Regions:
         _, labels = cv2.distanceTransformWithLabels(walls, cv2.DIST_L2, 3, labelType=cv2.DIST_LABEL_CCOMP)
         labels = labels.astype(np.int32) - 1
     count = int(labels.max()) + 1
-    outside = np.zeros(count, bool)
-    for edge in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
-        outside[np.unique(edge)] = True
-    return Regions(labels=labels, count=count, outside=outside, paper=walls == 0)
+    edges = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
+    border_share = np.bincount(edges, minlength=count) / edges.size
+    outside = border_share > 0
+    return Regions(labels=labels, count=count, outside=outside, border_share=border_share,
+                   paper=walls == 0, radius=radius)
 
 
 def _region_means(labels: np.ndarray, count: int, values: np.ndarray, where: np.ndarray | None = None):
@@ -94,11 +111,56 @@ def _nearest_hint(seeds: np.ndarray, hint_rgb: np.ndarray, labels: np.ndarray):
     return hint_rgb[seeds][index], distance, same_region
 
 
-def _border_distance(shape) -> np.ndarray:
-    height, width = shape
-    ys = np.minimum(np.arange(height), np.arange(height)[::-1]).astype(np.float32)
-    xs = np.minimum(np.arange(width), np.arange(width)[::-1]).astype(np.float32)
-    return np.minimum(ys[:, None], xs[None, :])
+def watershed_flood(line8: np.ndarray, seeds: np.ndarray, hint_rgb: np.ndarray,
+                    border_key: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Flood from hint strokes over the line art, as Krita's Colorize Mask does.
+
+    Each stroke (connected seed pixels) floods with its mean colour; with ``border_key`` a
+    transparent key along the canvas border competes. Returns (rgb (h, w, 3), painted (h, w)).
+    """
+    strokes, stroke_ids = cv2.connectedComponents(seeds.astype(np.uint8), connectivity=8)
+    markers = stroke_ids.astype(np.int32)
+    key = strokes
+    if border_key and min(markers.shape) >= 3:
+        # one pixel in: cv2.watershed claims the outermost frame for its own boundary marks
+        frame = np.zeros(markers.shape, bool)
+        frame[1, 1:-1] = frame[-2, 1:-1] = frame[1:-1, 1] = frame[1:-1, -2] = True
+        markers[frame & (markers == 0)] = key
+    if markers.max() == 0:
+        return np.zeros(seeds.shape + (3,), np.float32), np.zeros(seeds.shape, bool)
+    cv2.watershed(cv2.cvtColor(line8, cv2.COLOR_GRAY2BGR), markers)
+    lines = markers == -1  # watershed lines lie on the ink: give them a neighbour's label
+    markers[lines] = cv2.dilate(np.where(lines, 0, markers).astype(np.float32), np.ones((3, 3)))[lines]
+    markers = np.clip(markers, 0, key)
+    colours = np.zeros((key + 1, 3), np.float32)
+    flat_ids = stroke_ids[seeds]
+    for channel in range(3):
+        sums = np.bincount(flat_ids, hint_rgb[seeds][:, channel], minlength=key + 1)
+        colours[:, channel] = sums / np.maximum(np.bincount(flat_ids, minlength=key + 1), 1)
+    painted = (markers > 0) & (markers < key)
+    return colours[markers], painted
+
+
+def _colour_outside(line8, regions: Regions, seeds, hint_rgb, area, flat, alpha) -> None:
+    """Hinted regions touching the border (``area``): open figures or painted background."""
+    closed = find_regions(line8, open_outline_radius(regions.radius, line8.shape))
+    in_figure = ~closed.outside[closed.labels]
+    figure_seeds, background_seeds = seeds & in_figure, seeds & ~in_figure
+    painted = np.zeros(area.shape, bool)
+    if figure_seeds.any():
+        rgb, _, same = _nearest_hint(figure_seeds, hint_rgb, closed.labels)
+        target = area & in_figure & same
+        flat[target], painted[target] = rgb[target], True
+    surround = (regions.border_share >= SURROUND_BORDER_SHARE)[regions.labels]
+    if (background_seeds & surround).any():
+        rgb, flooded = watershed_flood(line8, background_seeds & surround, hint_rgb, border_key=True)
+        target = area & surround & flooded & ~painted
+        flat[target], painted[target] = rgb[target], True
+    if (background_seeds & ~surround).any():
+        rgb, _, same = _nearest_hint(background_seeds & ~surround, hint_rgb, regions.labels)
+        target = area & ~surround & same & ~painted
+        flat[target], painted[target] = rgb[target], True
+    alpha[area & ~painted] = 0.0
 
 
 def hybrid_colors(line8: np.ndarray, hint: np.ndarray, network: np.ndarray, line_width: float | None,
@@ -122,15 +184,16 @@ def hybrid_colors(line8: np.ndarray, hint: np.ndarray, network: np.ndarray, line
     flat = np.where(has_hint[:, None], hint_means, network_means)[labels].astype(np.float32)
     alpha = np.where(regions.outside & ~has_hint, 0.0, 1.0)[labels].astype(np.float32)
 
-    # Where one region holds several hints, or is outside with a hint, the nearest hint decides.
-    per_pixel = (has_hint & (mixed | regions.outside))[labels]
-    if per_pixel.any():
-        nearest_rgb, hint_distance, same_region = _nearest_hint(hinted & per_pixel, hint_rgb, labels)
-        own = per_pixel & same_region
+    # Where a region inside the figure holds several hints, the nearest hint decides.
+    mixed_inside = (has_hint & mixed & ~regions.outside)[labels]
+    if mixed_inside.any():
+        nearest_rgb, _, same_region = _nearest_hint(hinted & mixed_inside, hint_rgb, labels)
+        own = mixed_inside & same_region
         flat[own] = nearest_rgb[own]
-        outside_hinted = (has_hint & regions.outside)[labels]
-        beyond = outside_hinted & ~(same_region & (hint_distance <= _border_distance(labels.shape)))
-        alpha[beyond] = 0.0
+
+    outside_hinted = (has_hint & regions.outside)[labels]
+    if outside_hinted.any():
+        _colour_outside(line8, regions, hinted & outside_hinted, hint_rgb, outside_hinted, flat, alpha)
 
     if shading > 0:
         flat += np.float32(shading) * (network - network_means[labels].astype(np.float32))

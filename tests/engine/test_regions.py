@@ -61,11 +61,21 @@ def test_small_gaps_in_an_outline_are_closed():
     assert np.allclose(rgb[50:150, 30:85], RED)
 
 
-def test_open_outline_lets_the_hint_colour_only_near_the_hint():
-    rgb, alpha = hybrid_colors(two_boxes(gap=25), hints_with(((40, 120, 70, 120), RED)), network(),
+def test_an_outline_that_does_not_close_still_holds_its_hint_colour():
+    """A 10 px gap is far wider than the lines: the box's paper joins the background, yet the
+    hint inside colours the box, not the background."""
+    rgb, alpha = hybrid_colors(two_boxes(gap=10), hints_with(((40, 120, 70, 120), RED)), network(),
                                line_width=3)
-    assert alpha[130, 50] == 1 and np.allclose(rgb[130, 50], RED)  # inside, by the hint
-    assert (alpha[0:5, :] == 0).all() and (alpha[:, 195:] == 0).all()  # far background transparent
+    assert (alpha[50:150, 30:85] == 1).all() and np.allclose(rgb[50:150, 30:85], RED)
+    assert (alpha[0:30, :] == 0).all() and (alpha[:, 190:] == 0).all()
+
+
+def test_a_stroke_painting_the_background_colours_it_up_to_where_the_border_is_nearer():
+    rgb, alpha = hybrid_colors(two_boxes(), hints_with(((70, 180, 130, 180), BLUE)), network(),
+                               line_width=3)
+    assert (alpha[172:188, 70:130] == 1).all() and np.allclose(rgb[172:188, 70:130], BLUE)
+    assert (alpha[0:20, :] == 0).all()  # far from the stroke, the border key wins
+    assert np.allclose(rgb[60:140, 30:85], (0.5, 0.6, 0.7))  # the figure keeps its own colours
 
 
 def test_several_hint_colours_in_one_region_split_it_by_nearest_hint():
@@ -122,3 +132,13 @@ def test_raw_finishing_is_the_network_output_everywhere(model):
     cv2.rectangle(line, (10, 10), (50, 50), (0, 0, 0, 255), 2)
     result = colorize(model, line, None, Options(finishing="raw", match_line_width=False))
     assert (result.rgba[..., 3] == 255).all() and tuple(result.rgba[2, 2, :3]) == (255, 255, 255)
+
+
+def test_full_bleed_art_takes_its_hint_colour_in_the_whole_region():
+    """A horizon running into both canvas edges: sky and ground are art, not empty surround."""
+    line = np.full((200, 200), 255, np.uint8)
+    cv2.line(line, (0, 120), (199, 100), 0, 3)
+    hint = hints_with(((20, 30, 50, 30), BLUE), ((150, 170, 180, 170), GREEN))
+    rgb, alpha = hybrid_colors(line, hint, network(), line_width=3)
+    assert (alpha == 1).all()
+    assert np.allclose(rgb[5:90, :], BLUE) and np.allclose(rgb[135:, :], GREEN)

@@ -1,0 +1,163 @@
+"""Speed and peak memory per canvas size. Prints one table.
+
+    python -m benchmarks.speed [--model PATH.onnx] [--sizes 512 1024 2048 4096]
+
+* engine: ``colorize`` end to end (read layers, plan, network, hybrid finishing, output layer)
+  on the bundled example scaled to the canvas size, default options (max side 1024); the time
+  the engine adds around the network, and the peak memory of the whole process.
+* model alone: the same ONNX file in onnxruntime at the working size the engine chose, and the
+  same network in PyTorch eager (the baseline onnxruntime beats), each in its own process.
+Without --model, the default pix2pix-stroke architecture is exported with random weights:
+speed does not depend on the weights. Every measurement runs in a fresh child process, so
+peak memory (VmHWM) belongs to that measurement alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+REPEATS = 3
+THREADS = 2
+
+
+def _canvas(size: int):
+    from krita_deepcolor.engine.imageio import read_image
+    line = cv2.resize(read_image(ROOT / "examples/cat.png"), (size, size), interpolation=cv2.INTER_LINEAR)
+    hint = read_image(ROOT / "examples/cat.hints.png")
+    hint = cv2.resize(hint, (size, size), interpolation=cv2.INTER_NEAREST)
+    return line, hint
+
+
+def _peak_mb() -> float:
+    """Peak resident memory of this process image. Not ru_maxrss: Linux carries that across
+    exec, so a child would report its parent's peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def child_engine(model_path: str, size: int) -> dict:
+    from krita_deepcolor.engine import Options, colorize, load_model
+    model = load_model(model_path, device="cpu", threads=THREADS)
+    line, hint = _canvas(size)
+    colorize(model, line, hint)  # warm-up: onnxruntime plans its memory on the first run
+    totals, networks, padded = [], [], None
+    for _ in range(REPEATS):
+        result = colorize(model, line, hint, Options())
+        totals.append(sum(result.seconds.values()))
+        networks.append(result.seconds["network"])
+        padded = result.plan.padded
+    return {"total": statistics.median(totals), "network": statistics.median(networks),
+            "padded": padded, "peak_mb": _peak_mb()}
+
+
+def _time(run) -> float:
+    run()
+    times = []
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def child_onnxruntime(model_path: str, side: int) -> dict:
+    from krita_deepcolor.engine import load_model
+    model = load_model(model_path, device="cpu", threads=THREADS)
+    line = np.ones((1, 1, side, side), np.float32)
+    hint = np.zeros((1, 4, side, side), np.float32)
+    return {"seconds": _time(lambda: model.run(line, hint)), "peak_mb": _peak_mb()}
+
+
+def _graph(variant_name: str):
+    from export.config import TrainConfig
+    from export.variants import build_variant
+    variant = build_variant(TrainConfig(variant=variant_name, run=tempfile.mkdtemp()))
+    return variant, variant.contract_graph().eval()
+
+
+def child_torch(variant_name: str, side: int) -> dict:
+    import torch
+    torch.set_num_threads(THREADS)
+    _, graph = _graph(variant_name)
+    line = torch.ones(1, 1, side, side)
+    hint = torch.zeros(1, 4, side, side)
+    with torch.no_grad():
+        seconds = _time(lambda: graph(line, hint))
+    return {"seconds": seconds, "peak_mb": _peak_mb()}
+
+
+def export_random(variant_name: str, path: Path) -> None:
+    from export.onnx import export_graph, write_metadata
+    from krita_deepcolor.engine.contract import ModelInfo
+    variant, _ = _graph(variant_name)
+    export_graph(variant, path)
+    write_metadata(path, ModelInfo(
+        name="speed-benchmark", variant=variant_name, train_size=variant.config.crop,
+        size_multiple=variant.config.size_multiple, uses_hints=True, data="none (random weights)",
+        license="GPL-3.0-or-later", description="random weights, for timing only"))
+
+
+def _child(*args) -> dict:
+    done = subprocess.run([sys.executable, "-m", "benchmarks.speed", "--child", *map(str, args)],
+                          capture_output=True, text=True, cwd=ROOT, check=False)
+    if done.returncode:
+        raise SystemExit(f"child {args} failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", help="ONNX file to time (default: default architecture, random weights)")
+    parser.add_argument("--variant", default="pix2pix-stroke", help="architecture for the torch column")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[512, 1024, 2048, 4096])
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        kind, target, size = args.child
+        runner = {"engine": child_engine, "onnxruntime": child_onnxruntime, "torch": child_torch}[kind]
+        print(json.dumps(runner(target, int(size))))
+        return 0
+
+    workdir = Path(tempfile.mkdtemp())
+    model = args.model
+    if model is None:
+        model = str(workdir / "random.onnx")
+        export_random(args.variant, Path(model))
+    try:
+        import torch  # noqa: F401
+        has_torch = True
+    except ImportError:
+        has_torch = False
+    print(f"model: {model if args.model else args.variant + ' (random weights)'}; {THREADS} threads; "
+          f"median of {REPEATS} runs after a warm-up")
+    print("| canvas | network at | engine end to end s | network s | engine adds s | engine peak MB "
+          "| onnxruntime alone s (peak MB) | PyTorch eager s (peak MB) |")
+    print("|---|---|---|---|---|---|---|---|")
+    for size in args.sizes:
+        engine = _child("engine", model, size)
+        side = engine["padded"][0]
+        ort = _child("onnxruntime", model, side)
+        eager = _child("torch", args.variant, side) if has_torch else None
+        eager_cell = f"{eager['seconds']:.3f} ({eager['peak_mb']:.0f})" if eager else "n/a (no torch)"
+        print(f"| {size}² | {engine['padded'][1]}x{side} | {engine['total']:.3f} | {engine['network']:.3f} "
+              f"| {engine['total'] - engine['network']:.3f} | {engine['peak_mb']:.0f} "
+              f"| {ort['seconds']:.3f} ({ort['peak_mb']:.0f}) | {eager_cell} |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
