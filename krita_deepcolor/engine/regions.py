@@ -101,14 +101,23 @@ def accepted_hints(hinted: np.ndarray, regions: Regions) -> np.ndarray:
     return accepted
 
 
-def _nearest_hint(seeds: np.ndarray, hint_rgb: np.ndarray, labels: np.ndarray):
-    """For every pixel: colour of, and distance to, the nearest seed pixel, and whether that
-    seed lies in the pixel's own region."""
-    distance, nearest = cv2.distanceTransformWithLabels((~seeds).astype(np.uint8), cv2.DIST_L2, 3,
-                                                        labelType=cv2.DIST_LABEL_PIXEL)
-    index = nearest - 1
-    same_region = labels[seeds][index] == labels
-    return hint_rgb[seeds][index], distance, same_region
+def fill_nearest(labels: np.ndarray, region_ids, seeds: np.ndarray, hint_rgb: np.ndarray,
+                 where: np.ndarray, flat: np.ndarray, painted: np.ndarray) -> None:
+    """In each region of ``region_ids`` (pixels also in ``where``), give every pixel the colour of
+    the nearest seed pixel of that same region; marks them in ``painted``."""
+    for region in region_ids:
+        ys, xs = np.nonzero(labels == region)
+        top, bottom, left, right = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+        inside = labels[top:bottom, left:right] == region
+        own_seeds = seeds[top:bottom, left:right] & inside
+        if not own_seeds.any():
+            continue
+        _, nearest = cv2.distanceTransformWithLabels((~own_seeds).astype(np.uint8), cv2.DIST_L2, 3,
+                                                     labelType=cv2.DIST_LABEL_PIXEL)
+        colours = hint_rgb[top:bottom, left:right][own_seeds][nearest - 1]
+        target = inside & where[top:bottom, left:right]
+        flat[top:bottom, left:right][target] = colours[target]
+        painted[top:bottom, left:right][target] = True
 
 
 def watershed_flood(line8: np.ndarray, seeds: np.ndarray, hint_rgb: np.ndarray,
@@ -148,18 +157,17 @@ def _colour_outside(line8, regions: Regions, seeds, hint_rgb, area, flat, alpha)
     figure_seeds, background_seeds = seeds & in_figure, seeds & ~in_figure
     painted = np.zeros(area.shape, bool)
     if figure_seeds.any():
-        rgb, _, same = _nearest_hint(figure_seeds, hint_rgb, closed.labels)
-        target = area & in_figure & same
-        flat[target], painted[target] = rgb[target], True
+        fill_nearest(closed.labels, np.unique(closed.labels[figure_seeds]), figure_seeds, hint_rgb,
+                     area, flat, painted)
     surround = (regions.border_share >= SURROUND_BORDER_SHARE)[regions.labels]
     if (background_seeds & surround).any():
         rgb, flooded = watershed_flood(line8, background_seeds & surround, hint_rgb, border_key=True)
         target = area & surround & flooded & ~painted
         flat[target], painted[target] = rgb[target], True
-    if (background_seeds & ~surround).any():
-        rgb, _, same = _nearest_hint(background_seeds & ~surround, hint_rgb, regions.labels)
-        target = area & ~surround & same & ~painted
-        flat[target], painted[target] = rgb[target], True
+    full_bleed_seeds = background_seeds & ~surround
+    if full_bleed_seeds.any():
+        fill_nearest(regions.labels, np.unique(regions.labels[full_bleed_seeds]), full_bleed_seeds,
+                     hint_rgb, area & ~painted, flat, painted)
     alpha[area & ~painted] = 0.0
 
 
@@ -185,11 +193,10 @@ def hybrid_colors(line8: np.ndarray, hint: np.ndarray, network: np.ndarray, line
     alpha = np.where(regions.outside & ~has_hint, 0.0, 1.0)[labels].astype(np.float32)
 
     # Where a region inside the figure holds several hints, the nearest hint decides.
-    mixed_inside = (has_hint & mixed & ~regions.outside)[labels]
-    if mixed_inside.any():
-        nearest_rgb, _, same_region = _nearest_hint(hinted & mixed_inside, hint_rgb, labels)
-        own = mixed_inside & same_region
-        flat[own] = nearest_rgb[own]
+    mixed_inside = np.nonzero(has_hint & mixed & ~regions.outside)[0]
+    if mixed_inside.size:
+        everywhere = np.ones(labels.shape, bool)
+        fill_nearest(labels, mixed_inside, hinted, hint_rgb, everywhere, flat, np.zeros_like(everywhere))
 
     outside_hinted = (has_hint & regions.outside)[labels]
     if outside_hinted.any():
