@@ -1,0 +1,24 @@
+"""The one place that imports the Qt binding, so moving to PyQt6 (Krita 6) touches only this file."""
+
+from PyQt5.QtCore import QByteArray, QObject, Qt, QTimer, pyqtSignal
+from PyQt5.QtGui import QImage
+from PyQt5.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSlider,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+Signal = pyqtSignal
+
+__all__ = ["QByteArray", "QObject", "Qt", "QTimer", "Signal", "QImage", "QCheckBox", "QComboBox",
+           "QFileDialog", "QFormLayout", "QHBoxLayout", "QLabel", "QProgressBar", "QPushButton",
+           "QSlider", "QToolButton", "QVBoxLayout", "QWidget"]

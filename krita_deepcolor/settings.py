@@ -1,0 +1,83 @@
+"""The docker's choices, remembered in Krita's settings (kritarc, group ``krita_deepcolor``)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, fields
+
+from krita import Krita
+
+GROUP = "krita_deepcolor"
+DEFAULT_MODELS_DIR_NAME = "deepcolor-models"
+
+AUTO, NO_HINTS = "auto", "none"  # the layer pickers' choices besides a layer's id
+DEVICES = {"auto": "Auto", "cuda": "CUDA", "cpu": "CPU"}
+# Longest side of the image the network sees.
+RESOLUTIONS = {"fast": ("Fast", 512), "balanced": ("Balanced", 1024), "full": ("Full", 2048)}
+PREVIEW_RESOLUTION = "fast"
+SHADING = 0.5  # how much of the network's light and dark "shaded" keeps
+# What the result layer holds: label and the engine Options fields it sets. One line each; the
+# first two match the command line's defaults.
+OUTPUTS = {
+    "under": ("Flat colours under the line art", {"finishing": "hybrid", "shading": 0.0}),
+    "with_lines": ("Flat colours with lines", {"finishing": "hybrid", "shading": 0.0, "with_lines": True}),
+    "shaded": ("Shaded colours under the line art", {"finishing": "hybrid", "shading": SHADING}),
+    "raw": ("Raw network output", {"finishing": "raw"}),
+}
+
+
+@dataclass
+class Settings:
+    model: str = ""  # model name; empty = the default model
+    device: str = "auto"
+    hint_strength: int = 100  # percent
+    resolution: str = "balanced"
+    output: str = "under"
+    live_preview: bool = False
+    models_dir: str = ""  # the user's model folder; empty = the default one
+
+    @classmethod
+    def load(cls) -> Settings:
+        app = Krita.instance()
+        values = {}
+        for field in fields(cls):
+            default = getattr(cls, field.name)
+            text = app.readSetting(GROUP, field.name, str(default))
+            values[field.name] = _parse(text, default)
+        settings = cls(**values)
+        settings.device = settings.device if settings.device in DEVICES else "auto"
+        settings.resolution = settings.resolution if settings.resolution in RESOLUTIONS else "balanced"
+        settings.output = settings.output if settings.output in OUTPUTS else "under"
+        settings.hint_strength = min(max(settings.hint_strength, 0), 200)
+        return settings
+
+    def save(self) -> None:
+        app = Krita.instance()
+        for key, value in asdict(self).items():
+            app.writeSetting(GROUP, key, str(value))
+
+    def user_models_dir(self) -> str:
+        return self.models_dir or default_models_dir()
+
+    def max_side(self, preview: bool = False) -> int:
+        return RESOLUTIONS[PREVIEW_RESOLUTION if preview else self.resolution][1]
+
+    def engine_options(self, preview: bool = False) -> dict:
+        """Keyword arguments for the engine's ``Options``."""
+        return dict(max_side=self.max_side(preview), hint_strength=self.hint_strength / 100.0,
+                    **OUTPUTS[self.output][1])
+
+
+def default_models_dir() -> str:
+    return os.path.join(Krita.instance().getAppDataLocation(), DEFAULT_MODELS_DIR_NAME)
+
+
+def _parse(text: str, default):
+    if isinstance(default, bool):
+        return text.strip().lower() == "true"
+    if isinstance(default, int):
+        try:
+            return int(float(text))
+        except ValueError:
+            return default
+    return text

@@ -1,0 +1,1 @@
+"""Qt widgets of the plugin; they never touch pixels or Krita documents."""

@@ -1,0 +1,213 @@
+"""The Deepcolor docker: widgets only. It shows the Colorizer's state and passes choices on."""
+
+from __future__ import annotations
+
+from krita import DockWidget
+
+from ..extension import shared_colorizer
+from ..qt import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSlider,
+    Qt,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+from ..settings import AUTO, DEVICES, NO_HINTS, OUTPUTS, RESOLUTIONS
+
+
+class RefreshingComboBox(QComboBox):
+    """A combo box that rebuilds its items right before its list opens."""
+
+    def __init__(self, refresh, parent=None):
+        super().__init__(parent)
+        self._refresh = refresh
+
+    def showPopup(self):
+        self._refresh()
+        super().showPopup()
+
+
+def _select_data(combo: QComboBox, data) -> None:
+    index = combo.findData(data)
+    combo.setCurrentIndex(index if index >= 0 else 0)
+
+
+class DeepcolorPanel(QWidget):
+    def __init__(self, colorizer, parent=None):
+        super().__init__(parent)
+        self.colorizer = colorizer
+        settings = colorizer.settings
+
+        self.line_combo = RefreshingComboBox(self.refresh_layers)
+        self.hint_combo = RefreshingComboBox(self.refresh_layers)
+        self.model_combo = RefreshingComboBox(self.refresh_models)
+        self.model_refresh = QToolButton(text="↻", toolTip="Look for models again")
+        self.model_folder = QToolButton(text="…", toolTip="Choose your model folder")
+        self.device_combo = QComboBox()
+        for key, label in DEVICES.items():
+            self.device_combo.addItem(label, key)
+        self.provider_label = QLabel()
+        self.strength_slider = QSlider(Qt.Horizontal, minimum=0, maximum=200, singleStep=5, pageStep=25)
+        self.strength_label = QLabel()
+        self.resolution_combo = QComboBox()
+        for key, (label, side) in RESOLUTIONS.items():
+            self.resolution_combo.addItem(f"{label} ({side} px)", key)
+        self.output_combo = QComboBox()
+        for key, (label, _options) in OUTPUTS.items():
+            self.output_combo.addItem(label, key)
+        self.live_preview = QCheckBox("Live preview while painting hints")
+        self.colorize_button = QPushButton("Colorize")
+        self.colorize_all_button = QPushButton("Colorize all open documents")
+        self.cancel_button = QPushButton("Cancel")
+        self.progress = QProgressBar(minimum=0, maximum=100, textVisible=False)
+        self.status = QLabel(wordWrap=True, textInteractionFlags=Qt.TextSelectableByMouse)
+        self.summary = QLabel(wordWrap=True, textInteractionFlags=Qt.TextSelectableByMouse)
+
+        form = QFormLayout()
+        form.addRow("Line art", self.line_combo)
+        form.addRow("Hints", self.hint_combo)
+        model_row = QHBoxLayout()
+        model_row.addWidget(self.model_combo, 1)
+        model_row.addWidget(self.model_refresh)
+        model_row.addWidget(self.model_folder)
+        form.addRow("Model", model_row)
+        device_row = QHBoxLayout()
+        device_row.addWidget(self.device_combo)
+        device_row.addWidget(self.provider_label, 1)
+        form.addRow("Device", device_row)
+        strength_row = QHBoxLayout()
+        strength_row.addWidget(self.strength_slider, 1)
+        strength_row.addWidget(self.strength_label)
+        form.addRow("Hint strength", strength_row)
+        form.addRow("Resolution", self.resolution_combo)
+        form.addRow("Output", self.output_combo)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.colorize_button, 1)
+        buttons.addWidget(self.cancel_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.live_preview)
+        layout.addLayout(buttons)
+        layout.addWidget(self.colorize_all_button)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status)
+        layout.addWidget(self.summary)
+        layout.addStretch(1)
+
+        _select_data(self.device_combo, settings.device)
+        _select_data(self.resolution_combo, settings.resolution)
+        _select_data(self.output_combo, settings.output)
+        self.strength_slider.setValue(settings.hint_strength)
+        self.live_preview.setChecked(settings.live_preview)
+        self.refresh_layers()
+        self.refresh_models()
+
+        self.line_combo.activated.connect(self._picks_changed)
+        self.hint_combo.activated.connect(self._picks_changed)
+        self.model_combo.activated.connect(
+            lambda: colorizer.update_settings(model=self.model_combo.currentData() or ""))
+        self.model_refresh.clicked.connect(lambda: self.refresh_models(rescan=True))
+        self.model_folder.clicked.connect(self._choose_folder)
+        self.device_combo.activated.connect(
+            lambda: colorizer.update_settings(device=self.device_combo.currentData()))
+        self.strength_slider.valueChanged.connect(self._strength_changed)
+        self.resolution_combo.activated.connect(
+            lambda: colorizer.update_settings(resolution=self.resolution_combo.currentData()))
+        self.output_combo.activated.connect(
+            lambda: colorizer.update_settings(output=self.output_combo.currentData()))
+        self.live_preview.toggled.connect(lambda checked: colorizer.update_settings(live_preview=checked))
+        self.colorize_button.clicked.connect(lambda: colorizer.colorize())
+        self.colorize_all_button.clicked.connect(colorizer.colorize_all)
+        self.cancel_button.clicked.connect(colorizer.cancel)
+        colorizer.changed.connect(self.render)
+        self.render()
+
+    # ---- from the colorizer to the widgets
+
+    def render(self):
+        colorizer = self.colorizer
+        busy = colorizer.busy
+        self.colorize_button.setEnabled(not busy)
+        self.colorize_all_button.setEnabled(not busy)
+        self.cancel_button.setEnabled(busy)
+        self.progress.setValue(colorizer.progress)
+        self.progress.setVisible(busy)
+        self.status.setText(colorizer.status)
+        self.summary.setText("\n".join(colorizer.summary.splitlines()[1:]))
+        self.summary.setVisible(bool(colorizer.summary.count("\n")))
+        self.provider_label.setText(f"running on {colorizer.provider}" if colorizer.provider else "")
+        self.strength_label.setText(f"{colorizer.settings.hint_strength} %")
+        if self.live_preview.isChecked() != colorizer.settings.live_preview:
+            self.live_preview.setChecked(colorizer.settings.live_preview)
+
+    def refresh_layers(self):
+        choices, (line_name, hint_name) = self.colorizer.layer_choices()
+        for combo, auto_name, extra in ((self.line_combo, line_name, []),
+                                        (self.hint_combo, hint_name, [("None", NO_HINTS)])):
+            keep = combo.currentData()
+            combo.clear()
+            combo.addItem(f"Automatic ({auto_name or 'none found'})", AUTO)
+            for label, data in extra:
+                combo.addItem(label, data)
+            for choice in choices:
+                combo.addItem("    " * choice.depth + choice.name, choice.layer_id)
+            _select_data(combo, keep)
+        self._picks_changed()
+
+    def refresh_models(self, rescan: bool = False):
+        combo = self.model_combo
+        combo.clear()
+        entries = self.colorizer.models(refresh=rescan)
+        for entry in entries:
+            label = entry.name + (" (default)" if entry.default else "")
+            if entry.info is None:
+                combo.addItem(f"{label}: unusable", None)
+                combo.setItemData(combo.count() - 1, entry.problem, Qt.ToolTipRole)
+                combo.model().item(combo.count() - 1).setEnabled(False)
+                continue
+            combo.addItem(label, entry.name)
+            combo.setItemData(combo.count() - 1, f"{entry.info.description}\n{entry.path}", Qt.ToolTipRole)
+        if not any(entry.info is not None for entry in entries):
+            combo.addItem("No model found", None)
+        _select_data(combo, self.colorizer.settings.model or None)
+        combo.setToolTip(f"Your models folder: {self.colorizer.settings.user_models_dir()}")
+
+    # ---- from the widgets to the colorizer
+
+    def _picks_changed(self):
+        self.colorizer.set_picks(self.line_combo.currentData(), self.hint_combo.currentData())
+
+    def _strength_changed(self, value: int):
+        self.colorizer.update_settings(hint_strength=value)
+
+    def _choose_folder(self):
+        folder = QFileDialog.getExistingDirectory(self, "Folder with your Deepcolor models",
+                                                  self.colorizer.settings.user_models_dir())
+        if folder:
+            self.colorizer.update_settings(models_dir=folder)
+            self.refresh_models(rescan=True)
+
+
+class DeepcolorDocker(DockWidget):
+    def __init__(self):
+        super().__init__()
+        self.setWindowTitle("Deepcolor")
+        colorizer, problem = shared_colorizer()
+        if colorizer is None:
+            self.panel = None
+            self.setWidget(QLabel(problem, wordWrap=True))
+            return
+        self.panel = DeepcolorPanel(colorizer)
+        self.setWidget(self.panel)
+
+    def canvasChanged(self, canvas):
+        if self.panel is not None:
+            self.panel.refresh_layers()

@@ -1,0 +1,118 @@
+"""The plugin as the illustrator meets it: menu actions, shortcuts, Colorize, re-colour, undo."""
+
+import xml.etree.ElementTree as ElementTree
+from pathlib import Path
+
+from krita import Krita
+
+import krita_deepcolor
+from krita_deepcolor.document import Registry
+from krita_deepcolor.extension import ACTION_TEXTS, COLORIZE, COLORIZE_ALL, LIVE_PREVIEW
+from tests.krita.helpers import (
+    BLUE,
+    RED,
+    add_layer,
+    composite,
+    hint_point,
+    line_art,
+    lines_and_hints,
+    settle,
+    stack,
+    trigger,
+    wait_until,
+)
+
+ACTION_FILE = Path(krita_deepcolor.__file__).parent / "krita_deepcolor.action"
+
+
+def declared_shortcuts() -> dict[str, str]:
+    root = ElementTree.parse(ACTION_FILE).getroot()
+    return {action.get("name"): action.findtext("shortcut") for action in root.iter("Action")}
+
+
+def test_actions_are_in_tools_scripts_with_their_default_shortcuts(window):
+    shortcuts = declared_shortcuts()
+    assert set(shortcuts) == set(ACTION_TEXTS)
+    for name, shortcut in shortcuts.items():
+        action = Krita.instance().action(name)
+        assert action is not None, name
+        assert action.shortcut().toString() == shortcut, name
+        others = [other.objectName() for other in Krita.instance().actions()
+                  if other.objectName() != name and other.shortcut().toString() == shortcut]
+        assert not others, f"{shortcut} is also used by {others}"
+    assert Krita.instance().action(LIVE_PREVIEW).isCheckable()
+    menu_bar = window.qwindow().menuBar()
+    tools = next(action.menu() for action in menu_bar.actions() if action.text().replace("&", "") == "Tools")
+    scripts = next(action.menu() for action in tools.actions() if action.text().replace("&", "") == "Scripts")
+    texts = {action.text() for action in scripts.actions()}
+    assert set(ACTION_TEXTS.values()) <= texts
+
+
+def test_colorize_recolour_and_one_undo_brings_back_the_previous_colouring(open_doc, colorizer):
+    doc = open_doc(96, 64, name="undo")
+    lines, hints = lines_and_hints(doc, colour=RED)
+    hints.setVisible(False)  # hidden hints still count, and the colouring shows in the composite
+    spot = hint_point(96, 64)
+
+    trigger(COLORIZE)
+    wait_until(lambda: not colorizer.busy and Registry(doc).layers_for(lines), 30, "the first colouring")
+    first = Registry(doc).layers_for(lines)[0]
+    assert stack(doc.rootNode()) == ["Background", first.name(), "Lines", "Hints"]
+    wait_until(lambda: composite(doc, *spot)[:3] == RED, 10, "red in the image")
+
+    hints.setPixelData(bytes([BLUE[2], BLUE[1], BLUE[0], 255]) * (96 * 20), 0, 22, 96, 20)
+    trigger(COLORIZE)
+    wait_until(lambda: not colorizer.busy, 30, "the second colouring")
+    second = Registry(doc).layers_for(lines)[0]
+    assert stack(doc.rootNode()) == ["Background", second.name(), "Lines", "Hints"]
+    assert first.parentNode() is None
+    wait_until(lambda: composite(doc, *spot)[:3] == BLUE, 10, "blue in the image")
+
+    trigger("edit_undo")
+    wait_until(lambda: len(stack(doc.rootNode())) == 5, 10, "the undo")
+    assert stack(doc.rootNode()) == ["Background", second.name(), first.name(), "Lines", "Hints"]
+    wait_until(lambda: composite(doc, *spot)[:3] == RED, 10, "the previous colouring to show again")
+
+    trigger("edit_undo")
+    wait_until(lambda: len(stack(doc.rootNode())) == 4, 10, "the second undo")
+    assert stack(doc.rootNode()) == ["Background", first.name(), "Lines", "Hints"]
+
+    trigger("edit_redo")
+    wait_until(lambda: len(stack(doc.rootNode())) == 5, 10, "the first redo")
+    trigger("edit_redo")
+    wait_until(lambda: stack(doc.rootNode()) == ["Background", second.name(), "Lines", "Hints"], 10, "redo")
+    wait_until(lambda: composite(doc, *spot)[:3] == BLUE, 10, "blue again")
+
+
+def test_colorize_uses_the_active_layer_when_no_layer_is_named_like_line_art(open_doc, colorizer):
+    doc = open_doc(96, 64, name="active")
+    paint = add_layer(doc, "Paint Layer 2", line_art(96, 64))
+    settle(0.5)  # Krita's layer model must know the new layer before it can be made active
+    doc.setActiveNode(paint)
+    wait_until(lambda: doc.activeNode() is not None and doc.activeNode().name() == "Paint Layer 2", 5,
+               "the layer to become active")
+    trigger(COLORIZE)
+    wait_until(lambda: not colorizer.busy, 30)
+    assert colorizer.status.startswith("Added 'Deepcolor · passthrough · ") and "under 'Paint Layer 2'" in \
+        colorizer.status
+    assert stack(doc.rootNode())[1].startswith("Deepcolor")
+
+
+def test_colorize_all_action_shows_a_summary_in_the_docker(open_doc, colorizer, docker):
+    good = open_doc(96, 64, name="first")
+    lines_and_hints(good)
+    skipped = open_doc(96, 64, name="no lines")
+    add_layer(skipped, "lines")  # named right but empty
+    other = open_doc(64, 64, name="second", model="RGBA", depth="U16")
+    lines_and_hints(other)
+
+    trigger(COLORIZE_ALL)
+    wait_until(lambda: colorizer.summary, 60, "the batch summary")
+
+    assert colorizer.status == "Coloured 2 of 3 open documents."
+    assert docker.panel.status.text() == "Coloured 2 of 3 open documents."
+    assert docker.panel.summary.text() == ("Skipped 'no lines': the line-art layer 'lines' is empty: "
+                                           "draw on it or pick another layer")
+    assert docker.panel.summary.isVisible()
+    assert stack(good.rootNode())[1].startswith("Deepcolor") and stack(other.rootNode())[1].startswith(
+        "Deepcolor")

@@ -1,0 +1,141 @@
+"""The Deepcolor docker: its widgets drive the colouring, settings are remembered, long runs can
+be cancelled or outlived by their document, and the live preview follows the hints."""
+
+from krita import Krita
+
+from krita_deepcolor.document import Registry
+from krita_deepcolor.settings import GROUP, Settings
+from tests.krita.helpers import (
+    BLUE,
+    GREEN,
+    RED,
+    add_layer,
+    close,
+    hint_point,
+    hint_spot,
+    lines_and_hints,
+    pixels,
+    settle,
+    stack,
+    wait_until,
+)
+
+
+def choose(combo, data) -> None:
+    """Pick an entry as a user would: select it and emit ``activated``."""
+    index = combo.findData(data)
+    assert index >= 0, f"{data!r} not among {[combo.itemData(i) for i in range(combo.count())]}"
+    combo.setCurrentIndex(index)
+    combo.activated.emit(index)
+
+
+def test_docker_shows_every_control(docker, colorizer):
+    panel = docker.panel
+    assert docker.windowTitle() == "Deepcolor"
+    devices = [panel.device_combo.itemText(i) for i in range(panel.device_combo.count())]
+    assert devices == ["Auto", "CUDA", "CPU"]
+    assert [panel.resolution_combo.itemData(i) for i in range(panel.resolution_combo.count())] == [
+        "fast", "balanced", "full"]
+    assert panel.output_combo.count() >= 2
+    models = [panel.model_combo.itemData(i) for i in range(panel.model_combo.count())]
+    assert models == ["passthrough", "slow"]
+    assert panel.colorize_button.isEnabled() and not panel.cancel_button.isEnabled()
+
+
+def test_choices_are_saved_in_kritas_settings(docker, colorizer):
+    panel = docker.panel
+    choose(panel.device_combo, "cpu")
+    choose(panel.resolution_combo, "fast")
+    choose(panel.output_combo, "with_lines")
+    choose(panel.model_combo, "slow")
+    panel.strength_slider.setValue(150)
+    app = Krita.instance()
+    assert app.readSetting(GROUP, "device", "") == "cpu"
+    assert app.readSetting(GROUP, "resolution", "") == "fast"
+    assert app.readSetting(GROUP, "output", "") == "with_lines"
+    assert app.readSetting(GROUP, "model", "") == "slow"
+    assert app.readSetting(GROUP, "hint_strength", "") == "150"
+    loaded = Settings.load()
+    assert (loaded.device, loaded.resolution, loaded.output, loaded.model, loaded.hint_strength) == (
+        "cpu", "fast", "with_lines", "slow", 150)
+    assert panel.strength_label.text() == "150 %"
+
+
+def test_pickers_list_the_layers_and_an_explicit_pick_is_used(open_doc, docker, colorizer):
+    doc = open_doc(96, 64, name="pickers")
+    lines, hints = lines_and_hints(doc, colour=RED)
+    other = add_layer(doc, "Paint 3", hint_spot(96, 64, GREEN))
+    panel = docker.panel
+    panel.refresh_layers()
+    listed = [panel.hint_combo.itemText(i) for i in range(panel.hint_combo.count())]
+    assert listed == ["Automatic (Hints)", "None", "Paint 3", "Hints", "Lines", "Background"]
+    assert panel.line_combo.itemText(0) == "Automatic (Lines)"
+    choose(panel.hint_combo, other.uniqueId().toString())
+
+    panel.colorize_button.click()
+    wait_until(lambda: not colorizer.busy, 30)
+
+    assert panel.status.text().startswith("Added 'Deepcolor · passthrough"), panel.status.text()
+    result = Registry(doc).layers_for(lines)[0]
+    assert tuple(pixels(result, doc)[hint_point(96, 64)][:3]) == GREEN
+    assert panel.provider_label.text() == "running on CPU"
+
+
+def test_cancel_button_stops_a_long_run_and_a_second_click_is_refused(open_doc, docker, colorizer):
+    doc = open_doc(96, 64, name="long")
+    lines_and_hints(doc)
+    panel = docker.panel
+    choose(panel.model_combo, "slow")
+
+    panel.colorize_button.click()
+    wait_until(lambda: "running slow" in colorizer.status, 30, "the slow network to start")
+    assert not panel.colorize_button.isEnabled() and panel.cancel_button.isEnabled()
+    assert panel.progress.isVisible()
+    colorizer.colorize()  # the shortcut still works while the button is disabled: refused politely
+    assert panel.status.text() == "Still colouring 'long': wait for it to finish or press Cancel."
+
+    panel.cancel_button.click()
+    wait_until(lambda: not colorizer.busy, 10, "the cancel")
+    assert panel.status.text() == "Cancelled: nothing was added."
+    assert stack(doc.rootNode()) == ["Background", "Lines", "Hints"]
+    assert panel.colorize_button.isEnabled() and not panel.progress.isVisible()
+
+
+def test_closing_the_document_mid_run_leaves_no_error(open_doc, docker, colorizer):
+    doc = open_doc(96, 64, name="closing")
+    lines_and_hints(doc)
+    choose(docker.panel.model_combo, "slow")
+    docker.panel.colorize_button.click()
+    wait_until(lambda: "running slow" in colorizer.status, 30, "the slow network to start")
+    close(doc)
+    wait_until(lambda: not colorizer.busy, 10, "the job to end")
+    assert docker.panel.status.text() == "'closing' was closed while colouring: nothing was added."
+    assert all(d.name() != "closing" for d in Krita.instance().documents())
+
+
+def test_live_preview_follows_the_hints_in_one_preview_layer(open_doc, docker, colorizer):
+    doc = open_doc(96, 64, name="preview")
+    lines, hints = lines_and_hints(doc, colour=RED)
+    spot = hint_point(96, 64)
+    docker.panel.live_preview.setChecked(True)
+    assert Krita.instance().action("krita_deepcolor_live_preview").isChecked()
+
+    wait_until(lambda: Registry(doc).layers_for(lines), 20, "the first preview")
+    preview = Registry(doc).layers_for(lines)[0]
+    assert preview.name() == "Deepcolor preview · passthrough"
+    assert tuple(pixels(preview, doc)[spot][:3]) == RED
+
+    hints.setPixelData(bytes([BLUE[2], BLUE[1], BLUE[0], 255]) * (96 * 20), 0, 22, 96, 20)
+    wait_until(lambda: tuple(pixels(preview, doc)[spot][:3]) == BLUE, 20, "the preview to follow the hints")
+    assert stack(doc.rootNode()) == ["Background", preview.name(), "Lines", "Hints"]
+
+    settle(2.0)  # nothing changes any more: no further runs
+    assert colorizer.status.startswith("Preview updated") and not colorizer.busy
+    docker.panel.live_preview.setChecked(False)
+    assert not Krita.instance().action("krita_deepcolor_live_preview").isChecked()
+    assert Krita.instance().readSetting("krita_deepcolor", "live_preview", "") == "False"
+
+    docker.panel.colorize_button.click()
+    wait_until(lambda: not colorizer.busy, 30)
+    final = Registry(doc).layers_for(lines)
+    assert [layer.name().split(" · ")[0] for layer in final] == ["Deepcolor"], "a result replaces the preview"
