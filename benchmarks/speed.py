@@ -101,11 +101,11 @@ def child_torch(variant_name: str, side: int) -> dict:
 
 
 def export_random(variant_name: str, path: Path) -> None:
-    from export.onnx import export_graph, write_metadata
+    from export.onnx import export_graph, finish_model
     from krita_deepcolor.engine.contract import ModelInfo
     variant, _ = _graph(variant_name)
     export_graph(variant, path)
-    write_metadata(path, ModelInfo(
+    finish_model(path, ModelInfo(
         name="speed-benchmark", variant=variant_name, train_size=variant.config.crop,
         size_multiple=variant.config.size_multiple, uses_hints=True, data="none (random weights)",
         license="GPL-3.0-or-later", description="random weights, for timing only"))

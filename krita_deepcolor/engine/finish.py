@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .imaging import to_uint8
+from .imaging import resize, to_uint8
 
 PAPER_TRUST = 0.9  # a working pixel whose footprint is at least this much paper is trusted
 # Upsampling weights in 16-bit fixed point: trusted samples count 256 times more than
@@ -27,17 +27,19 @@ def fill_from_paper(color: np.ndarray, trusted: np.ndarray) -> np.ndarray:
     return color[trusted][labels - 1]
 
 
-def upsample_colors(color: np.ndarray, line_work: np.ndarray, canvas: tuple[int, int]) -> list[np.ndarray]:
-    """Edge-aware upsampling: (h, w, 3) float colours -> [R, G, B] uint8 planes at canvas size.
+def upsample_colors(color: np.ndarray, line_work: np.ndarray | None,
+                    canvas: tuple[int, int]) -> list[np.ndarray]:
+    """(h, w, 3) float colours -> [R, G, B] uint8 planes at canvas size.
 
-    Bilinear interpolation weighted by trust, so a canvas pixel beside a line takes its colour
-    from working pixels on its own side, never from the ink or across it. Works plane by plane
-    in 16-bit fixed point: at 4096x4096 that is several times faster than float RGB.
+    With ``line_work`` (the line at the colours' size) the upsampling is edge-aware: bilinear
+    interpolation weighted by trust, so a canvas pixel beside a line takes its colour from
+    working pixels on its own side, never from the ink or across it. Works plane by plane in
+    16-bit fixed point: at 4096x4096 that is several times faster than float RGB.
     """
     height, width = canvas
     colors8 = to_uint8(color)
-    if color.shape[:2] == (height, width):
-        return [np.ascontiguousarray(colors8[:, :, c]) for c in range(3)]
+    if color.shape[:2] == (height, width) or line_work is None:
+        return [resize(np.ascontiguousarray(colors8[:, :, c]), height, width) for c in range(3)]
     trusted = line_work >= PAPER_TRUST
     filled = fill_from_paper(colors8, trusted)
     weight = np.where(trusted, np.uint16(TRUSTED_WEIGHT), np.uint16(UNTRUSTED_WEIGHT))

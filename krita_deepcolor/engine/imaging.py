@@ -48,8 +48,9 @@ def as_rgba(image: np.ndarray, what: str = "image") -> np.ndarray:
 
 
 def to_uint8(unit: np.ndarray) -> np.ndarray:
-    """Float in [0, 1] -> uint8 with rounding."""
-    return cv2.convertScaleAbs(np.clip(unit, 0.0, 1.0), alpha=255.0)
+    """Float in [0, 1] -> uint8 with rounding (saturating above 1)."""
+    # np.maximum, not cv2.max: OpenCV mistakes arrays of up to 4 values for a scalar
+    return cv2.convertScaleAbs(np.maximum(unit, 0.0), alpha=255.0).reshape(unit.shape)
 
 
 def to_rgba8(image: np.ndarray, what: str = "image") -> np.ndarray:
@@ -80,13 +81,6 @@ def line_from_rgba(rgba: np.ndarray) -> np.ndarray:
     return line_levels(rgba).astype(np.float32) * np.float32(1.0 / 255.0)
 
 
-def unpremultiply(rgba: np.ndarray) -> np.ndarray:
-    """Premultiplied float RGBA -> straight RGBA; fully transparent pixels become 0."""
-    alpha = rgba[:, :, 3:4]
-    rgb = np.divide(rgba[:, :, :3], alpha, out=np.zeros_like(rgba[:, :, :3]), where=alpha > 1e-6)
-    return np.clip(np.concatenate([rgb, alpha], axis=2), 0.0, 1.0)
-
-
 def resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
     """Area-average when shrinking, bilinear when enlarging; keeps dtype."""
     if image.shape[:2] == (height, width):
@@ -107,15 +101,30 @@ def shrink_lines(line8: np.ndarray, height: int, width: int) -> np.ndarray:
     return resize(line8, height, width)
 
 
-def hint_at_size(hint_rgba: np.ndarray | None, height: int, width: int) -> np.ndarray:
-    """Hint layer -> (height, width, 4) float32 straight RGBA at the working size.
+def premultiplied_planes(rgba: np.ndarray, what: str = "hints") -> list[np.ndarray]:
+    """RGBA layer -> premultiplied uint8 planes [R*A, G*A, B*A, A] at its own size.
 
-    Resampled premultiplied, so the colour of transparent pixels never leaks in.
-    ``None`` means no hints: all zero.
+    Resampling premultiplied never lets the colour of transparent pixels leak in.
     """
-    if hint_rgba is None:
+    *rgb, alpha = cv2.split(np.ascontiguousarray(to_rgba8(rgba, what)))
+    return [cv2.multiply(plane, alpha, scale=1.0 / 255.0) for plane in rgb] + [alpha]
+
+
+def straight_rgba8(planes: list[np.ndarray], height: int, width: int) -> np.ndarray:
+    """Premultiplied planes resampled to (height, width) -> straight uint8 RGBA."""
+    *rgb, alpha = [resize(plane, height, width) for plane in planes]
+    straight = [cv2.divide(plane, alpha, scale=255.0) for plane in rgb]  # x / 0 gives 0
+    return np.stack([*straight, alpha], axis=2)
+
+
+def hint_from_planes(planes: list[np.ndarray] | None, height: int, width: int) -> np.ndarray:
+    """Premultiplied hint planes -> the contract's ``hint`` at (height, width): float32 straight
+    RGBA. ``None`` means no hints: all zero."""
+    if planes is None:
         return np.zeros((height, width, 4), np.float32)
-    *rgb, alpha = cv2.split(np.ascontiguousarray(to_rgba8(hint_rgba, "hints")))
-    premultiplied = [cv2.multiply(plane, alpha, scale=1.0 / 255.0) for plane in rgb] + [alpha]
-    small = np.stack([resize(plane, height, width) for plane in premultiplied], axis=2)
-    return unpremultiply(small.astype(np.float32) * np.float32(1.0 / 255.0))
+    return straight_rgba8(planes, height, width).astype(np.float32) * np.float32(1.0 / 255.0)
+
+
+def hint_at_size(hint_rgba: np.ndarray | None, height: int, width: int) -> np.ndarray:
+    """Hint layer -> the contract's ``hint`` at (height, width)."""
+    return hint_from_planes(None if hint_rgba is None else premultiplied_planes(hint_rgba), height, width)

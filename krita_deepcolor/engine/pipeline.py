@@ -15,7 +15,16 @@ import numpy as np
 
 from .errors import InputError
 from .finish import compose_layer, upsample_colors
-from .imaging import as_rgba, full_scale, hint_at_size, line_levels, resize, shrink_lines, to_uint8
+from .imaging import (
+    as_rgba,
+    full_scale,
+    hint_from_planes,
+    line_levels,
+    premultiplied_planes,
+    resize,
+    shrink_lines,
+    to_uint8,
+)
 from .plan import WorkPlan, estimate_line_width, plan_work
 from .regions import hybrid_colors
 from .runtime import CancelToken, Model
@@ -71,19 +80,19 @@ def _pad(array: np.ndarray, padded: tuple[int, int], value: float) -> np.ndarray
     return np.pad(array, widths, mode="constant", constant_values=value)
 
 
-def _hybrid(line: np.ndarray, hint_rgba, color: np.ndarray, line_width: float | None, options: Options):
-    """Hybrid finishing at (at most) FINISH_MAX_SIDE, brought to the canvas edge-aware."""
+def _hybrid(line: np.ndarray, hint_planes, color: np.ndarray, line_width: float | None, options: Options):
+    """Hybrid finishing at (at most) FINISH_MAX_SIDE, then brought to the canvas."""
     canvas = line.shape
     finish = plan_work(canvas, FINISH_MAX_SIDE, 1).work
     line_finish = shrink_lines(line, *finish)
-    hint_finish = hint_at_size(hint_rgba, *finish)
+    hint_finish = hint_from_planes(hint_planes, *finish)
     hint_finish[:, :, 3] *= np.float32(options.hint_strength)
     network = cv2.resize(color, (finish[1], finish[0]), interpolation=cv2.INTER_LINEAR)
     scale = finish[0] / canvas[0]
     rgb, alpha = hybrid_colors(line_finish, hint_finish, network,
                                line_width * scale if line_width else None, options.shading)
-    line_unit = line_finish.astype(np.float32) * np.float32(1.0 / 255.0)
-    planes = upsample_colors(rgb, line_unit, canvas)
+    # Flat colours change under the lines, where walls meet: no edge-aware fill needed.
+    planes = upsample_colors(rgb, None, canvas)
     alpha8 = cv2.resize(to_uint8(alpha), (canvas[1], canvas[0]), interpolation=cv2.INTER_LINEAR)
     return planes, alpha8.reshape(canvas)
 
@@ -121,7 +130,8 @@ def colorize(model: Model, line_rgba: np.ndarray, hint_rgba: np.ndarray | None =
     line_width = estimate_line_width(line) if options.match_line_width else None
     plan = plan_work(line.shape, options.max_side, info.size_multiple, line_width, info.line_width)
     line_work = resize(line, *plan.work).astype(np.float32) * np.float32(1.0 / 255.0)
-    hint_work = hint_at_size(hint_rgba, *plan.work)
+    hint_planes = None if hint_rgba is None else premultiplied_planes(hint_rgba)
+    hint_work = hint_from_planes(hint_planes, *plan.work)
     hint_work[:, :, 3] *= np.float32(options.hint_strength)
     np.clip(hint_work[:, :, 3], 0.0, 1.0, out=hint_work[:, :, 3])
     step("prepare")
@@ -137,7 +147,7 @@ def colorize(model: Model, line_rgba: np.ndarray, hint_rgba: np.ndarray | None =
     if options.finishing == "raw":
         planes, alpha = upsample_colors(color, line_work, plan.canvas), None
     else:
-        planes, alpha = _hybrid(line, hint_rgba, color, line_width, options)
+        planes, alpha = _hybrid(line, hint_planes, color, line_width, options)
     if alpha is not None and options.with_lines:
         alpha = cv2.max(alpha, cv2.bitwise_not(line))  # the lines stay, also outside the figure
     rgba = compose_layer(planes, alpha=alpha, line=line if options.with_lines else None)

@@ -84,6 +84,21 @@ def _region_means(labels: np.ndarray, count: int, values: np.ndarray, where: np.
     return counts, sums / np.maximum(counts, 1)[:, None]
 
 
+def _network_means(regions: Regions, network: np.ndarray) -> np.ndarray:
+    """Mean network colour of each region over its paper pixels, from about a million samples;
+    regions without a paper sample take their mean over all samples, or the overall mean."""
+    step = max(1, int(np.sqrt(regions.labels.size / 1_000_000)))
+    labels = regions.labels[::step, ::step]
+    colours = np.ascontiguousarray(network[::step, ::step])
+    counts, means = _region_means(labels, regions.count, colours, regions.paper[::step, ::step])
+    missing = counts == 0
+    if missing.any():
+        all_counts, all_means = _region_means(labels, regions.count, colours)
+        means[missing] = all_means[missing]
+        means[missing & (all_counts == 0)] = colours.reshape(-1, 3).mean(axis=0)
+    return means.astype(np.float32)
+
+
 def accepted_hints(hinted: np.ndarray, regions: Regions) -> np.ndarray:
     """Hint pixels that count for the region they lie in (see STROKE_SHARE, REGION_SHARE)."""
     labels, count = regions.labels, regions.count
@@ -181,15 +196,15 @@ def hybrid_colors(line8: np.ndarray, hint: np.ndarray, network: np.ndarray, line
     regions = find_regions(line8, gap_radius(line_width))
     labels, count = regions.labels, regions.count
     hinted = accepted_hints(hint[:, :, 3] >= HINT_ALPHA, regions)
-    hint_rgb = np.ascontiguousarray(hint[:, :, :3])
+    hint_rgb = hint[:, :, :3]  # only ever indexed at hint pixels: no copy
 
     hint_counts, hint_means = _region_means(labels, count, hint_rgb, hinted)
     _, hint_squares = _region_means(labels, count, hint_rgb ** 2, hinted)
     mixed = (hint_squares - hint_means ** 2).max(axis=1) > MIXED_HINTS_VARIANCE
     has_hint = hint_counts > 0
-    _, network_means = _region_means(labels, count, network, regions.paper if regions.paper.any() else None)
+    network_means = _network_means(regions, network)
 
-    flat = np.where(has_hint[:, None], hint_means, network_means)[labels].astype(np.float32)
+    flat = np.where(has_hint[:, None], hint_means.astype(np.float32), network_means)[labels]
     alpha = np.where(regions.outside & ~has_hint, 0.0, 1.0)[labels].astype(np.float32)
 
     # Where a region inside the figure holds several hints, the nearest hint decides.
@@ -202,6 +217,7 @@ def hybrid_colors(line8: np.ndarray, hint: np.ndarray, network: np.ndarray, line
     if outside_hinted.any():
         _colour_outside(line8, regions, hinted & outside_hinted, hint_rgb, outside_hinted, flat, alpha)
 
-    if shading > 0:
-        flat += np.float32(shading) * (network - network_means[labels].astype(np.float32))
-    return np.clip(flat, 0.0, 1.0), alpha
+    if shading > 0:  # (means of colours in [0, 1] need no clipping; shading does)
+        flat += np.float32(shading) * (network - network_means[labels])
+        np.clip(flat, 0.0, 1.0, out=flat)
+    return flat, alpha
