@@ -1,0 +1,212 @@
+"""Every training option, its default per variant, and the command line that sets it.
+
+The whole config is stored in each checkpoint as a plain dict, so a run resumes, and a
+checkpoint exports, with exactly the settings it was trained with.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+TRAINABLE_VARIANTS = ("pix2pix-stroke", "deepcolor-gan", "regression", "classification", "classification-lch")
+DEFAULT_DATA = str(Path("~/.cache/krita-deepcolor/dataset").expanduser())
+
+# What differs between variants; everything else is shared.
+VARIANT_DEFAULTS = {
+    "pix2pix-stroke": dict(width=32, depth=7, hints="strokes", beta1=0.5, gan_weight=0.0),
+    "deepcolor-gan": dict(width=32, depth=6, hints="deepcolor", beta1=0.5, gan_weight=1.0),
+    "regression": dict(width=32, depth=3, hints="strokes", beta1=0.9, gan_weight=0.0),
+    "classification": dict(width=32, depth=3, hints="strokes", beta1=0.9, gan_weight=0.0),
+    "classification-lch": dict(width=32, depth=3, hints="strokes", beta1=0.9, gan_weight=0.0),
+}
+ALLOWED_HINTS = {
+    "pix2pix-stroke": ("strokes",),
+    "deepcolor-gan": ("deepcolor",),
+    "regression": ("strokes", "none"),
+    "classification": ("strokes", "none"),
+    "classification-lch": ("strokes", "none"),
+}
+GAN_VARIANTS = ("pix2pix-stroke", "deepcolor-gan")
+
+# Options a resumed run may change; any other option must match the checkpoint.
+RESUME_OVERRIDABLE = {"data", "steps", "val_every", "ckpt_every", "val_minutes", "ckpt_minutes", "device",
+                      "log_every", "workers", "threads", "gan_weight", "gan_start", "amp", "val_images"}
+
+
+class ConfigError(ValueError):
+    """A setting that cannot work; the message says what to change."""
+
+
+@dataclass
+class TrainConfig:
+    variant: str
+    run: str
+    data: str = DEFAULT_DATA
+    steps: int = 20000
+    batch: int = 8
+    crop: int = 256
+    lr: float = 2e-4
+    beta1: float | None = None
+    width: int | None = None
+    depth: int | None = None
+    hints: str | None = None
+    seed: int = 0
+    device: str = "auto"
+    amp: bool = False  # bfloat16 autocast on CUDA
+    workers: int = 1
+    threads: int = 0  # torch intra-op threads, 0 = torch's default
+    log_every: int = 10
+    val_every: int = 500
+    val_minutes: float = 0.0  # when > 0, also validate at least this often
+    ckpt_every: int = 500
+    ckpt_minutes: float = 0.0  # when > 0, also checkpoint at least this often
+    val_images: int = 8
+    # pix2pix loss: gan_weight * adversarial + l1_weight * L1; no adversarial term before gan_start.
+    gan_weight: float | None = None
+    l1_weight: float = 100.0
+    gan_start: int = 0
+    ndf: int = 64
+    d_layers: int = 3
+    # Classification: colour bins per channel, soft-encoding width (bins), rebalancing mix
+    # (lambda; 1 = no rebalancing), images for the class histogram, annealed-mean temperature.
+    bins: int = 8
+    sigma: float = 0.5
+    rebalance: float = 0.5
+    class_images: int = 200
+    temperature: float = 0.38
+    # deepcolor inference hints: box blur side (px) and fade (the fraction of its distance from
+    # white a hint colour keeps; the seed's x0.3). None = derived from the data's hint simulation.
+    hint_blur: int | None = None
+    hint_fade: float | None = 0.3
+    augment: bool = True  # scale/crop/flip/line-weight jitter of the training crops
+
+    def __post_init__(self):
+        if self.variant not in TRAINABLE_VARIANTS:
+            raise ConfigError(f"unknown variant {self.variant!r}: choose one of "
+                              f"{', '.join(TRAINABLE_VARIANTS)}")
+        for key, value in VARIANT_DEFAULTS[self.variant].items():
+            if getattr(self, key) is None:
+                setattr(self, key, value)
+        self.validate()
+
+    @property
+    def size_multiple(self) -> int:
+        return 2 ** self.depth
+
+    @property
+    def uses_gan(self) -> bool:
+        return self.variant in GAN_VARIANTS and self.gan_weight > 0
+
+    def validate(self) -> None:
+        if self.hints not in ALLOWED_HINTS[self.variant]:
+            raise ConfigError(f"--hints {self.hints} does not fit {self.variant}: use "
+                              f"{' or '.join(ALLOWED_HINTS[self.variant])}")
+        if self.gan_weight > 0 and self.variant not in GAN_VARIANTS:
+            raise ConfigError(f"--gan-weight applies to {', '.join(GAN_VARIANTS)} only, not {self.variant}")
+        if self.variant.startswith("classification") and self.depth < 3:
+            raise ConfigError("classification variants need --depth 3 or more "
+                              "(they predict at 1/4 resolution)")
+        if self.crop % self.size_multiple:
+            raise ConfigError(f"--crop {self.crop} must be a multiple of 2**depth = {self.size_multiple}: "
+                              "change --crop or --depth")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ConfigError(f"--device {self.device} is unknown: use auto, cpu or cuda")
+        for name in ("steps", "batch", "width", "log_every", "val_every", "ckpt_every", "val_images"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"--{name.replace('_', '-')} must be at least 1")
+        if not 0.0 <= self.rebalance <= 1.0:
+            raise ConfigError("--rebalance must be in [0, 1] (1 = no class rebalancing)")
+        if self.hint_fade is not None and not 0.0 < self.hint_fade <= 1.0:
+            raise ConfigError("--hint-fade must be in (0, 1]")
+        if self.hint_blur is not None and self.hint_blur < 1:
+            raise ConfigError("--hint-blur must be at least 1 pixel")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"checkpoint config has unknown settings {unknown}: made by a newer toolchain?")
+        return cls(**values)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m export.train",
+        description="Train a krita-deepcolor generator; rerun the same command to resume from RUN/last.pt.")
+    add = parser.add_argument
+    add("--variant", required=True, choices=TRAINABLE_VARIANTS)
+    add("--run", "--run-dir", dest="run", required=True,
+        help="run folder: checkpoints, validation images, metrics (--run-dir: the same, for torchrun, "
+             "whose own parser takes --run for an abbreviation of its --run-path)")
+    add("--data", help=f"dataset folder (default {DEFAULT_DATA})")
+    add("--steps", type=int, help="train until this many optimiser steps (default 20000)")
+    add("--batch", type=int, help="images per step and process (default 8)")
+    add("--crop", type=int, help="training crop side in pixels (default 256)")
+    add("--lr", type=float, help="Adam learning rate (default 2e-4)")
+    add("--beta1", type=float, help="Adam beta1 (default 0.5 for GAN variants, 0.9 otherwise)")
+    add("--width", type=int, help="channels of the first level")
+    add("--depth", type=int, help="number of stride-2 levels (inputs are multiples of 2**depth)")
+    add("--hints", choices=("strokes", "deepcolor", "none"),
+        help="hint simulation (poster variants: strokes|none)")
+    add("--seed", type=int)
+    add("--device", choices=("auto", "cpu", "cuda"))
+    add("--amp", action="store_true", default=None, help="bfloat16 autocast on CUDA")
+    add("--workers", type=int, help="data loader processes (default 1)")
+    add("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    add("--log-every", type=int, help="steps between progress lines")
+    add("--val-every", type=int, help="steps between validations")
+    add("--val-minutes", type=float, help="also validate at least every this many minutes")
+    add("--ckpt-every", type=int, help="steps between checkpoints")
+    add("--ckpt-minutes", type=float, help="also checkpoint at least every this many minutes")
+    add("--val-images", type=int, help="validation images (default 8)")
+    add("--gan-weight", type=float, help="adversarial loss weight (0 = L1 only)")
+    add("--l1-weight", type=float, help="L1 loss weight of the pix2pix loss (default 100)")
+    add("--gan-start", type=int, help="step from which the adversarial loss is used")
+    add("--ndf", type=int, help="PatchGAN discriminator width")
+    add("--d-layers", type=int, help="PatchGAN layers")
+    add("--bins", type=int, help="colour bins per channel (classification)")
+    add("--sigma", type=float, help="soft-encoding Gaussian width in bins")
+    add("--rebalance", type=float, help="uniform share lambda of the class rebalancing (1 = off)")
+    add("--class-images", type=int, help="training images used for the class histogram")
+    add("--temperature", type=float, help="annealed-mean temperature of the class decoding")
+    add("--hint-blur", type=int, help="deepcolor inference hint blur in px (default: the data's, 100)")
+    add("--hint-fade", type=float,
+        help="deepcolor inference hint fade: fraction of a colour's distance from white kept (default: "
+             "the seed's 0.3; the expected share of pixels the training white-outs leave is 0.955 for "
+             "30 of 10x10 px at 256 px)")
+    add("--no-augment", dest="augment", action="store_false", default=None,
+        help="no scale/crop/flip/line-weight jitter (training crops become a pure function of the seed)")
+    return parser
+
+
+def parse_train_args(argv=None) -> tuple[dict, argparse.ArgumentParser]:
+    """Command line -> the options the user actually gave (None-valued ones dropped)."""
+    parser = build_parser()
+    given = {key: value for key, value in vars(parser.parse_args(argv)).items() if value is not None}
+    if "data" in given:
+        given["data"] = str(Path(given["data"]).expanduser())
+    given["run"] = str(Path(given["run"]).expanduser())
+    return given, parser
+
+
+def merge_for_resume(stored: dict, given: dict) -> TrainConfig:
+    """The checkpoint's config with the allowed overrides from the command line applied."""
+    if given["variant"] != stored["variant"]:
+        raise ConfigError(f"{given['run']} holds a {stored['variant']} run, not {given['variant']}: "
+                          "use another --run folder or the same --variant")
+    conflicts = [key for key, value in given.items()
+                 if key not in RESUME_OVERRIDABLE | {"run", "variant"} and stored.get(key) != value]
+    if conflicts:
+        described = ", ".join(f"--{k.replace('_', '-')} {given[k]} (was {stored.get(k)})" for k in conflicts)
+        raise ConfigError(f"cannot resume {given['run']} with changed settings: {described}; "
+                          "drop them or start a new --run folder")
+    values = dict(stored)
+    values.update({k: v for k, v in given.items() if k in RESUME_OVERRIDABLE})
+    values["run"] = given["run"]
+    return TrainConfig.from_dict(values)

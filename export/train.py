@@ -1,0 +1,478 @@
+"""Train a generator: ``python -m export.train --variant VARIANT --data DATASET --run RUNDIR``.
+
+Rerunning the same command resumes from RUNDIR/last.pt (same step, optimiser state, data
+order). Several processes: ``torchrun --nproc_per_node N -m export.train ...`` (gloo on CPU,
+NCCL on CUDA). The recipe of each variant lives in export/variants.py.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from .config import ConfigError, TrainConfig, merge_for_resume, parse_train_args
+from .losses import psnr
+from .variants import CheckpointError, Variant, build_variant, load_module_state
+
+CHECKPOINT_FORMAT = "krita-deepcolor-checkpoint"
+CHECKPOINT_VERSION = 1
+LAST = "last.pt"
+VALIDATION_SEED = 1234  # the validation crops and hints never change during a run
+GRID_ROWS = 4
+
+
+# -- checkpoints -------------------------------------------------------------------------
+
+def save_checkpoint(path: Path, payload: dict) -> None:
+    """Write to a temporary name first: a kill mid-write never leaves a broken checkpoint."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    torch.save(payload, temporary)
+    os.replace(temporary, path)
+
+
+def load_checkpoint(path) -> dict:
+    """Read and check a checkpoint (RUNDIR or file); raises CheckpointError with the reason."""
+    path = Path(path).expanduser()
+    if path.is_dir():
+        path = path / LAST
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no checkpoint there (train first, or name the .pt file)")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # noqa: BLE001 - torch raises many types for foreign files
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise CheckpointError(f"{path}: not a readable krita-deepcolor checkpoint ({first[:200]})") from None
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{path}: not a krita-deepcolor checkpoint (no '{CHECKPOINT_FORMAT}' marker)")
+    if payload.get("format_version") != CHECKPOINT_VERSION:
+        raise CheckpointError(f"{path}: checkpoint format {payload.get('format_version')}, this toolchain "
+                              f"reads {CHECKPOINT_VERSION}")
+    payload["path"] = str(path)
+    return payload
+
+
+def restore_variant(checkpoint: dict, config: TrainConfig | None = None) -> Variant:
+    """Build the checkpoint's variant and load its weights (refusing weights that do not fit)."""
+    try:
+        config = config or TrainConfig.from_dict(checkpoint["config"])
+    except (ConfigError, TypeError, KeyError) as error:
+        raise CheckpointError(f"{checkpoint['path']}: its config is unusable ({error})") from None
+    variant = build_variant(config)
+    source = checkpoint["path"]
+    load_module_state(variant.generator, checkpoint["generator"], "generator", config, source)
+    if variant.discriminator is not None and checkpoint.get("discriminator") is not None:
+        load_module_state(variant.discriminator, checkpoint["discriminator"], "discriminator", config, source)
+    variant.load_extra_state(checkpoint.get("variant_state") or {})
+    return variant
+
+
+# -- data --------------------------------------------------------------------------------
+
+def read_data_info(root: Path) -> dict:
+    """What the model card and the ONNX metadata say about the data: from manifest.json."""
+    manifest_path = root / "manifest.json"
+    if not manifest_path.is_file():
+        raise ConfigError(f"{root}: no manifest.json (build the dataset first: python -m export.data build)")
+    manifest = json.loads(manifest_path.read_text())
+    stats = manifest.get("stats", {})
+    parts = []
+    for name, source in sorted(manifest.get("sources", {}).items()):
+        if isinstance(source, dict) and source.get("samples", 1):
+            licence = f", {source['license'].split(' (')[0]}" if source.get("license") else ""
+            count = f": {source['samples']} samples" if "samples" in source else ""
+            parts.append(f"{name}{licence}{count}")
+    summary = "; ".join(parts) or f"images from {root.name}"
+    if "train" in stats:
+        summary += f" ({stats['train']} train / {stats.get('val', 0)} val)"
+    width = stats.get("line_width_median")
+    return {"summary": summary[:500], "line_width": float(width) if width else None}
+
+
+class StepBatches(torch.utils.data.Sampler):
+    """Index batches as a pure function of (seed, step, rank): resuming at step s gives the
+    same batches an uninterrupted run would. Each epoch is a fresh permutation shared by all
+    ranks; rank r takes the r-th slice of each global batch."""
+
+    def __init__(self, size: int, batch: int, seed: int, start: int, stop: int, rank: int = 0,
+                 world: int = 1):
+        self.size, self.batch, self.seed = size, batch, seed
+        self.start, self.stop, self.rank, self.world = start, stop, rank, world
+        self._permutations = {}
+
+    def _permutation(self, epoch: int) -> np.ndarray:
+        if epoch not in self._permutations:
+            self._permutations = {epoch: np.random.default_rng([self.seed, epoch]).permutation(self.size)}
+        return self._permutations[epoch]
+
+    def indices(self, step: int) -> list[int]:
+        first = (step * self.world + self.rank) * self.batch
+        return [int(self._permutation(p // self.size)[p % self.size])
+                for p in range(first, first + self.batch)]
+
+    def __iter__(self):
+        for step in range(self.start, self.stop):
+            yield self.indices(step)
+
+    def __len__(self):
+        return max(0, self.stop - self.start)
+
+
+def open_dataset(config: TrainConfig, split: str, seed: int):
+    from export.data.dataset import DatasetError, PairDataset
+
+    try:
+        return PairDataset(config.data, split=split, crop=config.crop, hints=config.hints,
+                           augment=config.augment and split == "train", seed=seed)
+    except DatasetError as error:
+        raise ConfigError(str(error)) from None
+
+
+def to_device(batch: dict, device: torch.device) -> dict:
+    return {key: value.to(device, non_blocking=True) if torch.is_tensor(value) else value
+            for key, value in batch.items()}
+
+
+# -- validation --------------------------------------------------------------------------
+
+def _hint_picture(hint: torch.Tensor) -> torch.Tensor:
+    alpha = hint[3:4]
+    return hint[:3] * alpha + (1.0 - alpha)
+
+
+def write_grid(path: Path, batch: dict, outputs: dict[str, torch.Tensor]) -> None:
+    """Rows: line | hint over white | each output | truth."""
+    import cv2
+
+    rows = []
+    for i in range(min(GRID_ROWS, batch["line"].shape[0])):
+        tiles = [batch["line"][i].expand(3, -1, -1), _hint_picture(batch["hint"][i])]
+        tiles += [output[i] for output in outputs.values()] + [batch["color"][i]]
+        rows.append(torch.cat([t.float().cpu().clamp(0, 1) for t in tiles], dim=2))
+    grid = (torch.cat(rows, dim=1).permute(1, 2, 0).numpy() * 255.0 + 0.5).astype(np.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.stem + ".tmp.png")
+    cv2.imwrite(str(temporary), cv2.cvtColor(grid, cv2.COLOR_RGB2BGR))
+    os.replace(temporary, path)
+
+
+def evaluate(variant: Variant, batch: dict) -> tuple[dict[str, float], dict[str, torch.Tensor]]:
+    """L1 and PSNR of the eval-mode contract graph (what gets exported) on the validation set."""
+    modules = [variant.generator] + ([variant.discriminator] if variant.discriminator else [])
+    for module in modules:
+        module.eval()
+    try:
+        outputs = variant.validation_outputs(batch)
+    finally:
+        for module in modules:
+            module.train()
+    metrics = {}
+    for prefix, output in outputs.items():
+        metrics[f"{prefix}l1"] = (output - batch["color"]).abs().mean().item()
+        metrics[f"{prefix}psnr"] = psnr(output, batch["color"]).mean().item()
+    return metrics, outputs
+
+
+# -- the run -----------------------------------------------------------------------------
+
+@dataclass
+class Distributed:
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def init_distributed(device_kind: str) -> Distributed:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return Distributed()
+    backend = "nccl" if device_kind == "cuda" else "gloo"
+    dist.init_process_group(backend)
+    return Distributed(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
+
+
+def resolve_device(requested: str, local_rank: int) -> torch.device:
+    if requested == "cuda" or (requested == "auto" and torch.cuda.is_available()):
+        if not torch.cuda.is_available():
+            raise ConfigError("--device cuda was asked for but torch sees no CUDA GPU: use --device cpu")
+        return torch.device("cuda", local_rank)
+    return torch.device("cpu")
+
+
+def weights_fingerprint(module: torch.nn.Module) -> torch.Tensor:
+    """Two numbers that differ if any parameter differs: sum and position-weighted sum."""
+    flat = torch.cat([p.detach().double().flatten() for p in module.parameters()])
+    position = torch.arange(flat.numel(), dtype=torch.float64, device=flat.device) % 9973 + 1
+    return torch.stack([flat.sum(), (flat * position).sum()])
+
+
+@dataclass
+class Window:
+    """Losses and throughput since the last progress line."""
+
+    sums: dict = field(default_factory=dict)
+    count: int = 0
+    images: int = 0
+    since: float = field(default_factory=time.perf_counter)
+
+    def add(self, report: dict, images: int) -> None:
+        for key, value in report.items():
+            self.sums[key] = self.sums.get(key, 0.0) + value
+        self.count += 1
+        self.images += images
+
+    def means(self) -> dict:
+        return {key: value / max(self.count, 1) for key, value in self.sums.items()}
+
+    def rate(self) -> float:
+        return self.images / max(time.perf_counter() - self.since, 1e-9)
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+class Trainer:
+    def __init__(self, config: TrainConfig, checkpoint: dict | None, parallel: Distributed):
+        self.config, self.parallel = config, parallel
+        self.run_dir = Path(config.run)
+        if config.threads:
+            torch.set_num_threads(config.threads)
+        self.device = resolve_device(config.device, parallel.local_rank)
+        if self.device.type == "cuda":
+            torch.cuda.set_device(self.device)
+        torch.manual_seed(config.seed)  # identical initial weights on every rank
+        self.variant = restore_variant(checkpoint, config) if checkpoint else build_variant(config)
+        self.data_info = read_data_info(Path(config.data))
+        self.train_set = open_dataset(config, "train", config.seed)
+        if len(self.train_set) == 0:
+            raise ConfigError(f"{config.data}: the train split is empty")
+        self.step, self.images_seen, self.train_seconds = 0, 0, 0.0
+        if checkpoint is None:
+            self.variant.fit_data(self.train_set)
+        else:
+            self.step = int(checkpoint["step"])
+            self.images_seen = int(checkpoint["images_seen"])
+            self.train_seconds = float(checkpoint.get("train_seconds", 0.0))
+        self.variant.to(self.device)
+        if self.device.type == "cuda" and config.amp:
+            self.variant.autocast = lambda: torch.autocast("cuda", torch.bfloat16)
+        self._wrap_for_ddp()
+        optimizers = self.variant.make_optimizers()
+        if checkpoint is not None:
+            for name, optimizer in optimizers.items():
+                state = checkpoint["optimizers"].get(name)
+                if state is not None:  # a discriminator added on resume starts fresh
+                    optimizer.load_state_dict(state)
+            torch.set_rng_state(checkpoint["rng"]["torch"])
+            if self.device.type == "cuda" and checkpoint["rng"].get("cuda"):
+                torch.cuda.set_rng_state(checkpoint["rng"]["cuda"][0], self.device)
+        self.validation = self._validation_batch() if parallel.main else None
+        self.stop_requested = False
+
+    def _wrap_for_ddp(self) -> None:
+        if self.parallel.world <= 1:
+            return
+        from torch.nn.parallel import DistributedDataParallel
+
+        ids = [self.device.index] if self.device.type == "cuda" else None
+        variant = self.variant
+        for name, tensor in variant.extra_state().items():  # e.g. class weights: rank 0's copy wins
+            tensor = tensor.to(self.device)
+            dist.broadcast(tensor, 0)
+            variant.load_extra_state({**variant.extra_state(), name: tensor.cpu()})
+        variant.train_generator = DistributedDataParallel(variant.generator, device_ids=ids)
+        if variant.discriminator is not None:
+            variant.train_discriminator = DistributedDataParallel(variant.discriminator, device_ids=ids)
+
+    def _validation_batch(self) -> dict | None:
+        try:
+            val_set = open_dataset(self.config, "val", VALIDATION_SEED)
+        except ConfigError as error:
+            print(f"no validation: {error}", file=sys.stderr)
+            return None
+        count = min(self.config.val_images, len(val_set))
+        items = [val_set[i] for i in range(count)]
+        batch = {key: torch.stack([item[key] for item in items]) for key in ("line", "color", "hint")}
+        return to_device(batch, self.device)
+
+    def checkpoint_payload(self) -> dict:
+        variant = self.variant
+        rng = {"torch": torch.get_rng_state()}
+        if self.device.type == "cuda":
+            rng["cuda"] = [torch.cuda.get_rng_state(self.device)]
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "format_version": CHECKPOINT_VERSION,
+            "config": self.config.to_dict(),
+            "step": self.step,
+            "images_seen": self.images_seen,
+            "world_size": self.parallel.world,
+            "train_seconds": self.train_seconds,
+            "generator": variant.generator.state_dict(),
+            "discriminator": variant.discriminator.state_dict() if variant.discriminator else None,
+            "optimizers": {name: opt.state_dict() for name, opt in variant.optimizers.items()},
+            "variant_state": variant.extra_state(),
+            "rng": rng,
+            "data_info": self.data_info,
+        }
+
+    def save(self) -> None:
+        if self.parallel.world > 1:
+            # Gradients are averaged across ranks, so the weights must be identical: check it.
+            networks = (self.variant.generator, self.variant.discriminator)
+            mine = torch.cat([weights_fingerprint(m) for m in networks if m is not None])
+            gathered = [torch.zeros_like(mine) for _ in range(self.parallel.world)]
+            dist.all_gather(gathered, mine)
+            if any(not torch.allclose(g, gathered[0], rtol=1e-9, atol=0) for g in gathered):
+                raise RuntimeError(f"step {self.step}: network weights differ between ranks")
+        if self.parallel.main:
+            save_checkpoint(self.run_dir / LAST, self.checkpoint_payload())
+            agreed = f", weights identical on {self.parallel.world} ranks" if self.parallel.world > 1 else ""
+            self.log(f"checkpoint step {self.step} -> {self.run_dir / LAST}{agreed}")
+
+    def validate(self) -> None:
+        if not self.parallel.main or self.validation is None:
+            return
+        started = time.perf_counter()
+        metrics, outputs = evaluate(self.variant, self.validation)
+        write_grid(self.run_dir / "val" / f"step_{self.step:08d}.png", self.validation, outputs)
+        self.record({"kind": "val", **metrics, "seconds": round(time.perf_counter() - started, 2)})
+        shown = "  ".join(f"{k} {v:.4f}" if "l1" in k else f"{k} {v:.2f}" for k, v in metrics.items())
+        self.log(f"validation step {self.step}: {shown}")
+
+    def record(self, entry: dict) -> None:
+        if not self.parallel.main:
+            return
+        entry = {"step": self.step, "images_seen": self.images_seen, **entry}
+        with open(self.run_dir / "metrics.jsonl", "a") as handle:
+            handle.write(json.dumps(entry) + "\n")
+
+    def log(self, message: str) -> None:
+        if self.parallel.main:
+            print(message, file=sys.stderr, flush=True)
+
+    def _due(self, last_time: float, every_steps: int, minutes: float) -> bool:
+        return self.step % every_steps == 0 or (minutes > 0 and time.time() - last_time >= minutes * 60)
+
+    def _agree(self, flags: list[bool]) -> list[bool]:
+        """Rank 0's decision for time-based events, shared so collectives stay in step."""
+        if self.parallel.world <= 1:
+            return flags
+        tensor = torch.tensor([int(f) for f in flags], device=self.device)
+        dist.broadcast(tensor, 0)
+        return [bool(v) for v in tensor.tolist()]
+
+    def fit(self) -> int:
+        config, parallel = self.config, self.parallel
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        if self.step >= config.steps:
+            self.log(f"{self.run_dir} is already at step {self.step} (--steps {config.steps}): nothing to do")
+            return 0
+        sampler = StepBatches(len(self.train_set), config.batch, config.seed, self.step, config.steps,
+                              parallel.rank, parallel.world)
+        loader = torch.utils.data.DataLoader(self.train_set, batch_sampler=sampler,
+                                             num_workers=config.workers,
+                                             pin_memory=self.device.type == "cuda")
+        verb = "resuming at" if self.step else "starting at"
+        self.log(f"{config.variant}: {verb} step {self.step} of {config.steps}, {len(self.train_set)} "
+                 f"training images, batch {config.batch} x {parallel.world} process(es) on {self.device}, "
+                 f"{sum(p.numel() for p in self.variant.generator.parameters()) / 1e6:.2f} M parameters")
+        if parallel.main:
+            (self.run_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=1) + "\n")
+        interactive = sys.stderr.isatty()
+        window, last_val, last_ckpt = Window(), time.time(), time.time()
+        step_images = config.batch * parallel.world
+        for batch in loader:
+            started = time.perf_counter()
+            report = self.variant.train_step(to_device(batch, self.device), self.step)
+            if any(not math.isfinite(v) for v in report.values()):
+                raise RuntimeError(f"step {self.step}: loss is not finite ({report}); lower --lr and resume")
+            self.step += 1
+            self.images_seen += step_images
+            self.train_seconds += time.perf_counter() - started
+            window.add(report, step_images)
+            last = self.step == config.steps
+            if self.step % config.log_every == 0 or last:
+                self._progress(window, interactive)
+                window = Window()
+            do_val, do_ckpt, stop = self._agree([
+                last or self._due(last_val, config.val_every, config.val_minutes),
+                last or self._due(last_ckpt, config.ckpt_every, config.ckpt_minutes),
+                self.stop_requested])
+            if do_val:
+                self.validate()
+                last_val = time.time()
+            if do_ckpt or stop:
+                self.save()
+                last_ckpt = time.time()
+            if stop:
+                self.log(f"stopped at step {self.step}; rerun the same command to resume")
+                return 130
+        return 0
+
+    def _progress(self, window: Window, interactive: bool) -> None:
+        means = window.means()
+        self.record({"kind": "train", **means, "images_per_s": round(window.rate(), 3)})
+        losses = "  ".join(f"{k} {v:.4f}" for k, v in means.items())
+        rate = window.rate()
+        left = (self.config.steps - self.step) * self.config.batch * self.parallel.world
+        remaining = left / max(rate, 1e-9)
+        line = (f"step {self.step}/{self.config.steps}  {losses}  {rate:.1f} img/s  "
+                f"seen {self.images_seen}  eta {_clock(remaining)}")
+        if self.parallel.main:
+            print(("\r" + line + "   ") if interactive else line, end="" if interactive else "\n",
+                  file=sys.stderr, flush=True)
+
+
+def prepare(argv=None) -> tuple[TrainConfig, dict | None]:
+    """Command line (+ RUNDIR/last.pt when resuming) -> config and checkpoint."""
+    given, _ = parse_train_args(argv)
+    last = Path(given["run"]) / LAST
+    if last.is_file():
+        checkpoint = load_checkpoint(last)
+        return merge_for_resume(checkpoint["config"], given), checkpoint
+    return TrainConfig(**given), None
+
+
+def main(argv=None) -> int:
+    try:
+        config, checkpoint = prepare(argv)
+        parallel = init_distributed(resolve_device(config.device, 0).type)
+        trainer = Trainer(config, checkpoint, parallel)
+    except (ConfigError, CheckpointError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+    def request_stop(signum, frame):
+        trainer.stop_requested = True
+
+    previous = {}
+    if parallel.world == 1:  # finish the step and save; under torchrun the launcher handles signals
+        previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return trainer.fit()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if parallel.world > 1:
+            dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

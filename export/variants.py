@@ -1,0 +1,392 @@
+"""The training recipe of each variant: its networks, inputs, losses, optimisation step, and
+the contract graph (line, hint RGBA -> sRGB colour) that validation and export both use.
+
+One class per variant:
+  pix2pix-stroke      pix2pix U-Net on line + hint RGB*A + A; L1 (+ optional PatchGAN)
+  deepcolor-gan       deepcolor's 5x5 U-Net on line + blurred colour hint; adversarial + L1
+  regression          the poster's U-Net, L2
+  classification      the poster's U-Net, 512 colour classes at 1/4 resolution, rebalanced
+  classification-lch  the same with classes over CIE LCH
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from . import losses
+from .color import AnnealedMeanDecoder, ColorBins
+from .config import TrainConfig
+from .networks import PatchDiscriminator, classification_unet, deepcolor_unet, pix2pix_unet, regression_unet
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that does not fit what is asked of it; the message says why."""
+
+
+def tanh_to_unit(x: torch.Tensor) -> torch.Tensor:
+    return (x + 1.0) * 0.5
+
+
+def unit_to_signed(x: torch.Tensor) -> torch.Tensor:
+    return x * 2.0 - 1.0
+
+
+class StrokeInput(nn.Module):
+    """Contract hint -> the stroke variants' input: line, hint RGB * A, A (or line alone)."""
+
+    def __init__(self, use_hints: bool = True):
+        super().__init__()
+        self.use_hints = use_hints
+        self.channels = 5 if use_hints else 1
+
+    def forward(self, line: torch.Tensor, hint: torch.Tensor) -> torch.Tensor:
+        if not self.use_hints:
+            return line
+        alpha = hint[:, 3:4]
+        return torch.cat([line, hint[:, :3] * alpha, alpha], dim=1)
+
+
+def box_blur(x: torch.Tensor, size: int) -> torch.Tensor:
+    """Separable box filter with edge replication (OpenCV's blur, but replicated borders)."""
+    before, after = (size - 1) // 2, size // 2
+    x = F.avg_pool2d(F.pad(x, (before, after, 0, 0), mode="replicate"), (1, size), stride=1)
+    return F.avg_pool2d(F.pad(x, (0, 0, before, after), mode="replicate"), (size, 1), stride=1)
+
+
+class DeepColorHintInput(nn.Module):
+    """Contract hint -> deepcolor's input at inference: line + blurred, faded colour hint.
+
+    The user's hint layer is composited over white, blurred like the training hints (box
+    filter of ``blur`` px; computed at 1/4 resolution and upsampled, which for a filter this
+    large differs from the full-resolution blur by a fraction of a grey level), then faded:
+    hint = 1 - fade * (1 - blurred), i.e. every colour keeps ``fade`` of its distance from
+    white. Training hints lose colour to random white-outs before the blur; at inference the
+    seed replaces them by their expected value, this fade.
+    """
+
+    channels = 4
+
+    def __init__(self, blur: int, fade: float):
+        super().__init__()
+        self.blur, self.fade = blur, fade
+
+    def forward(self, line: torch.Tensor, hint: torch.Tensor) -> torch.Tensor:
+        alpha = hint[:, 3:4]
+        over_white = hint[:, :3] * alpha + (1.0 - alpha)
+        small = F.avg_pool2d(over_white, 4)
+        blurred = box_blur(small, max(1, round(self.blur / 4)))
+        blurred = F.interpolate(blurred, scale_factor=4.0, mode="bilinear", align_corners=False)
+        return torch.cat([line, 1.0 - self.fade * (1.0 - blurred)], dim=1)
+
+
+def whiteout_survival(crop: int, whiteouts: int, patch: int) -> float:
+    """Expected share of a crop's pixels that no white-out covers: (1 - patch^2 / crop^2)^n.
+
+    The seed's code whites out 30 squares of 50 px at 256 px: 0.31, its "x0.3"; the data
+    module's 30 squares of 10 px (the seed's text) leave 0.955.
+    """
+    return (1.0 - min(patch * patch / float(crop * crop), 1.0)) ** whiteouts
+
+
+class TanhColour(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return tanh_to_unit(x)
+
+
+class ClassColour(nn.Module):
+    """Class logits at 1/4 resolution -> annealed-mean colour, upsampled x4 (bilinear)."""
+
+    def __init__(self, bins: ColorBins, temperature: float):
+        super().__init__()
+        self.decode = AnnealedMeanDecoder(bins, temperature)
+
+    def forward(self, logits: torch.Tensor) -> torch.Tensor:
+        return F.interpolate(self.decode(logits), scale_factor=4.0, mode="bilinear", align_corners=False)
+
+
+class ContractGraph(nn.Module):
+    """(line [N,1,H,W], hint [N,4,H,W]) -> colour [N,3,H,W] sRGB in [0, 1]: what gets exported."""
+
+    def __init__(self, prepare: nn.Module, generator: nn.Module, finish: nn.Module):
+        super().__init__()
+        self.prepare, self.generator, self.finish = prepare, generator, finish
+
+    def forward(self, line: torch.Tensor, hint: torch.Tensor) -> torch.Tensor:
+        return self.finish(self.generator(self.prepare(line, hint))).clamp(0.0, 1.0)
+
+
+class Variant:
+    """Base: owns the generator (and optional discriminator) and their optimisers."""
+
+    name = ""
+    description = ""
+
+    def __init__(self, config: TrainConfig):
+        self.config = config
+        self.generator = self.build_generator()
+        self.discriminator: nn.Module | None = None
+        # Modules used for training; the trainer replaces them by DDP wrappers.
+        self.train_generator: nn.Module = self.generator
+        self.train_discriminator: nn.Module | None = None
+        self.autocast = contextlib.nullcontext
+
+    # -- what each variant defines -------------------------------------------------------
+    def build_generator(self) -> nn.Module:
+        raise NotImplementedError
+
+    def network_input(self, batch: dict) -> torch.Tensor:
+        """The generator's input for a training batch (the dataset's hints)."""
+        raise NotImplementedError
+
+    def contract_graph(self) -> ContractGraph:
+        raise NotImplementedError
+
+    def generator_loss(self, output: torch.Tensor, batch: dict) -> tuple[torch.Tensor, dict]:
+        raise NotImplementedError
+
+    @property
+    def uses_hints(self) -> bool:
+        return self.config.hints != "none"
+
+    # -- shared machinery ----------------------------------------------------------------
+    def to(self, device) -> Variant:
+        self.generator.to(device)
+        if self.discriminator is not None:
+            self.discriminator.to(device)
+        return self
+
+    def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        betas = (self.config.beta1, 0.999)
+        self.optimizers = {"generator": torch.optim.Adam(self.generator.parameters(), self.config.lr, betas)}
+        if self.discriminator is not None:
+            self.optimizers["discriminator"] = torch.optim.Adam(self.discriminator.parameters(),
+                                                                self.config.lr, betas)
+        return self.optimizers
+
+    def fit_data(self, dataset) -> None:
+        """Statistics a variant needs from the training set before its first step."""
+
+    def extra_state(self) -> dict[str, torch.Tensor]:
+        return {}
+
+    def load_extra_state(self, state: dict[str, torch.Tensor]) -> None:
+        pass
+
+    def train_step(self, batch: dict, step: int) -> dict[str, float]:
+        """One optimisation step; returns the losses for the progress line."""
+        optimizer = self.optimizers["generator"]
+        optimizer.zero_grad(set_to_none=True)
+        with self.autocast():
+            output = self.train_generator(self.network_input(batch))
+        loss, report = self.generator_loss(output.float(), batch)
+        loss.backward()
+        optimizer.step()
+        return report
+
+    @torch.no_grad()
+    def validation_outputs(self, batch: dict) -> dict[str, torch.Tensor]:
+        """Colours to score against the truth, in eval mode: the contract graph on the
+        validation hints (exactly what the exported file computes)."""
+        return {"": self.contract_graph()(batch["line"], batch["hint"])}
+
+
+class ConditionalGAN(Variant):
+    """pix2pix's objective: gan_weight * adversarial + l1_weight * L1, the adversarial term
+    only from step ``gan_start`` (on CPU, L1 alone first is far cheaper)."""
+
+    def __init__(self, config: TrainConfig):
+        super().__init__(config)
+        if config.uses_gan:
+            self.add_discriminator()
+
+    def add_discriminator(self) -> None:
+        channels = self.input_channels + 3
+        self.discriminator = PatchDiscriminator(channels, self.config.ndf, self.config.d_layers)
+        self.train_discriminator = self.discriminator
+
+    def generator_loss(self, output, batch):
+        l1 = losses.l1(tanh_to_unit(output), batch["color"])
+        return self.config.l1_weight * l1, {"l1": l1.item()}
+
+    def train_step(self, batch: dict, step: int) -> dict[str, float]:
+        config = self.config
+        if not (config.uses_gan and step >= config.gan_start):
+            return super().train_step(batch, step)
+        condition, target = self.network_input(batch), batch["color"]
+        with self.autocast():
+            fake = tanh_to_unit(self.train_generator(condition)).float()
+
+        # Discriminator: real and fake in one batch (one DDP forward per step).
+        d_optimizer = self.optimizers["discriminator"]
+        d_optimizer.zero_grad(set_to_none=True)
+        with self.autocast():
+            logits = self.train_discriminator(torch.cat([condition, condition]),
+                                              unit_to_signed(torch.cat([target, fake.detach()])))
+        real_logits, fake_logits = logits.float().chunk(2)
+        d_loss = 0.5 * (losses.adversarial(real_logits, True) + losses.adversarial(fake_logits, False))
+        d_loss.backward()
+        d_optimizer.step()
+
+        # Generator: fool the (frozen, unwrapped) discriminator and stay close to the truth.
+        g_optimizer = self.optimizers["generator"]
+        g_optimizer.zero_grad(set_to_none=True)
+        self.discriminator.requires_grad_(False)
+        with self.autocast():
+            fooled = self.discriminator(condition, unit_to_signed(fake))
+        self.discriminator.requires_grad_(True)
+        adversarial = losses.adversarial(fooled.float(), True)
+        l1 = losses.l1(fake, target)
+        (config.gan_weight * adversarial + config.l1_weight * l1).backward()
+        g_optimizer.step()
+        return {"l1": l1.item(), "g_adv": adversarial.item(), "d": d_loss.item()}
+
+
+class Pix2PixStroke(ConditionalGAN):
+    name = "pix2pix-stroke"
+    description = "pix2pix U-Net reading the line art and short hint strokes (colour x mask, mask)"
+    input_channels = 5
+
+    def build_generator(self):
+        self.prepare = StrokeInput(True)
+        return pix2pix_unet(self.input_channels, self.config.width, self.config.depth)
+
+    def network_input(self, batch):
+        return self.prepare(batch["line"], batch["hint"])
+
+    def contract_graph(self):
+        return ContractGraph(self.prepare, self.generator, TanhColour())
+
+
+class DeepColorGAN(ConditionalGAN):
+    name = "deepcolor-gan"
+    description = "deepcolor U-Net (5x5 convolutions) reading the line art and a blurred colour hint"
+    input_channels = 4
+
+    def build_generator(self):
+        config = self.config
+        if config.hint_blur is None or config.hint_fade is None:
+            # Match the training hints; stored in the config so the export never drifts from them.
+            from export.data import hints as simulation
+
+            if config.hint_blur is None:
+                config.hint_blur = simulation.DEEPCOLOR_BLUR
+            if config.hint_fade is None:
+                survival = whiteout_survival(config.crop, simulation.DEEPCOLOR_WHITEOUTS,
+                                             simulation.DEEPCOLOR_PATCH)
+                config.hint_fade = round(survival, 4)
+        self.prepare = DeepColorHintInput(config.hint_blur, config.hint_fade)
+        return deepcolor_unet(self.input_channels, config.width, config.depth)
+
+    def network_input(self, batch):
+        # The dataset's deepcolor hints are already whited out and blurred (A = 1).
+        return torch.cat([batch["line"], batch["hint"][:, :3]], dim=1)
+
+    def contract_graph(self):
+        return ContractGraph(self.prepare, self.generator, TanhColour())
+
+    @torch.no_grad()
+    def validation_outputs(self, batch):
+        """The network on the training-style hints, and the contract graph given the true
+        colours as a dense hint (the seed's use: the artist colours roughly, it refines)."""
+        trained = tanh_to_unit(self.generator(self.network_input(batch))).clamp(0.0, 1.0)
+        dense_hint = torch.cat([batch["color"], torch.ones_like(batch["line"])], dim=1)
+        return {"": trained, "dense_hint_": self.contract_graph()(batch["line"], dense_hint)}
+
+
+class Regression(Variant):
+    name = "regression"
+    description = "the poster's regression U-Net (L2 loss)"
+
+    def build_generator(self):
+        self.prepare = StrokeInput(self.uses_hints)
+        return regression_unet(self.prepare.channels, self.config.width, self.config.depth)
+
+    def network_input(self, batch):
+        return self.prepare(batch["line"], batch["hint"])
+
+    def contract_graph(self):
+        return ContractGraph(self.prepare, self.generator, TanhColour())
+
+    def generator_loss(self, output, batch):
+        loss = losses.l2(tanh_to_unit(output), batch["color"])
+        return loss, {"l2": loss.item()}
+
+
+class Classification(Variant):
+    """The poster's classification model: colour classes at 1/4 resolution, soft-encoded
+    targets, rebalanced cross-entropy, annealed-mean decoding and x4 upsampling in the graph."""
+
+    name = "classification"
+    description = "the poster's classification U-Net: 512 RGB colour classes at 1/4 resolution"
+    space = "rgb"
+
+    def __init__(self, config: TrainConfig):
+        self.bins = ColorBins(self.space, config.bins, config.sigma)
+        super().__init__(config)
+        self.class_weights = torch.ones(self.bins.classes)
+
+    def build_generator(self):
+        self.prepare = StrokeInput(self.uses_hints)
+        return classification_unet(self.prepare.channels, self.bins.classes, self.config.width,
+                                   self.config.depth)
+
+    def network_input(self, batch):
+        return self.prepare(batch["line"], batch["hint"])
+
+    def contract_graph(self):
+        return ContractGraph(self.prepare, self.generator, ClassColour(self.bins, self.config.temperature))
+
+    def targets(self, colour: torch.Tensor) -> torch.Tensor:
+        return self.bins.encode(F.avg_pool2d(colour, 4))
+
+    @torch.no_grad()
+    def fit_data(self, dataset) -> None:
+        """Class histogram of the first ``class_images`` training crops -> rebalancing weights."""
+        histogram = torch.zeros(self.bins.classes, dtype=torch.float64)
+        for index in range(min(len(dataset), self.config.class_images)):
+            colour = dataset[index]["color"][None].float()
+            histogram += self.targets(colour).sum(dim=(0, 2, 3)).double()
+        self.class_weights = losses.rebalancing_weights(histogram, self.config.rebalance)
+
+    def extra_state(self):
+        return {"class_weights": self.class_weights.cpu()}
+
+    def load_extra_state(self, state):
+        weights = state.get("class_weights")
+        if weights is None or weights.shape != (self.bins.classes,):
+            raise CheckpointError(f"checkpoint has no class weights for {self.bins.classes} classes")
+        self.class_weights = weights.float()
+
+    def generator_loss(self, output, batch):
+        loss = losses.rebalanced_soft_cross_entropy(output, self.targets(batch["color"]), self.class_weights)
+        return loss, {"ce": loss.item()}
+
+
+class ClassificationLCH(Classification):
+    name = "classification-lch"
+    description = "the poster's classification U-Net: 512 CIE LCH colour classes at 1/4 resolution"
+    space = "lch"
+
+
+VARIANT_CLASSES = {cls.name: cls for cls in (Pix2PixStroke, DeepColorGAN, Regression, Classification,
+                                              ClassificationLCH)}
+
+
+def build_variant(config: TrainConfig) -> Variant:
+    return VARIANT_CLASSES[config.variant](config)
+
+
+def load_module_state(module: nn.Module, state: dict, what: str, config: TrainConfig, source: str) -> None:
+    """load_state_dict with a one-line refusal when the weights do not fit."""
+    try:
+        module.load_state_dict(state)
+    except RuntimeError as error:
+        detail = str(error).strip().splitlines()
+        first = next((line.strip() for line in detail[1:] if line.strip()), detail[0] if detail else "")
+        raise CheckpointError(f"{source}: its {what} weights do not fit a {config.variant} network with "
+                              f"width {config.width} and depth {config.depth} ({first}); the file is damaged "
+                              "or was edited: export another checkpoint") from None
