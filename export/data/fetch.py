@@ -8,7 +8,6 @@ disk is reused when its SHA256 matches what ``apt-cache show`` says.
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import shutil
 import subprocess
@@ -16,6 +15,8 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from krita_deepcolor.engine.catalog import sha256_of
 
 from .sources import SOURCES, unpacked_root
 
@@ -55,14 +56,6 @@ def package_info(name: str) -> PackageInfo:
     if shown.returncode != 0 or len(fields) < 3:
         raise FetchError(f"{name}: not in the package lists; run `apt-get update` (as root) and try again")
     return PackageInfo(name, fields["Version"], fields["SHA256"], int(fields["Size"]))
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _deb_path(cache: Path, info: PackageInfo) -> Path:
