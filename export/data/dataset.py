@@ -3,6 +3,12 @@
 Augmentation (train only): scale jitter, random crop, horizontal flip, line-weight jitter
 (ink grown or thinned by one pixel). Validation is deterministic: the same index always gives the
 same centre crop and the same hints.
+
+Every random draw (crop, flip, line weight, hints) is a pure function of the dataset seed, the
+index and, for augmented training, the sample's global position in the run (the trainer's sampler
+passes ``(index, position)``; the position also fixes the epoch). Nothing depends on the process,
+the DataLoader worker or how many items were read before, so a run resumed from a checkpoint sees
+exactly the crops and hints an uninterrupted run would.
 """
 
 from __future__ import annotations
@@ -58,17 +64,17 @@ class PairDataset(torch.utils.data.Dataset):
             raise DatasetError(f"{self.root}: no {split} samples; rebuild with more files (--limit)")
         self.split, self.crop, self.hints, self.seed = split, crop, hints, seed
         self.augment = (split == "train") if augment is None else augment
-        self._draws = 0
 
     def __len__(self) -> int:
         return len(self.samples)
 
-    def _rng(self, index: int) -> np.random.Generator:
-        if not self.augment:
+    def _rng(self, index: int, position: int | None) -> np.random.Generator:
+        """The draws of one item: [seed, index] alone without a position or augmentation, else
+        [seed, index, position + 1] (+1: numpy pads short seeds with zeros, so a trailing 0 would
+        repeat the position-free draw)."""
+        if not self.augment or position is None:
             return np.random.default_rng([self.seed, index])
-        # differs per epoch and per DataLoader worker (torch seeds each), reproducible from the seed
-        self._draws += 1
-        return np.random.default_rng([self.seed, index, torch.initial_seed() % (1 << 63), self._draws])
+        return np.random.default_rng([self.seed, index, position + 1])
 
     def _read(self, sample: dict) -> tuple[np.ndarray, np.ndarray]:
         folder = self.root / sample["split"]
@@ -99,9 +105,14 @@ class PairDataset(torch.utils.data.Dataset):
                              borderMode=cv2.BORDER_CONSTANT, borderValue=border)
         return out.reshape((self.crop, self.crop) + image.shape[2:])
 
-    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+    def __getitem__(self, key: int | tuple[int, int]) -> dict[str, torch.Tensor]:
+        """``dataset[index]``: one fixed draw per index; ``dataset[index, position]``: the draw
+        for the sample at that global position of a training run (fresh crops every epoch)."""
+        index, position = (key, None) if isinstance(key, (int, np.integer)) else key
+        index = int(index)
+        position = None if position is None else int(position)
         sample = self.samples[index]
-        rng = self._rng(index)
+        rng = self._rng(index, position)
         rgba, line = self._read(sample)
         unit = rgba.astype(np.float32) / np.float32(imaging.full_scale(rgba))
         unit[:, :, :3] *= unit[:, :, 3:4]  # resampled premultiplied: no dark fringe at the figure's edge

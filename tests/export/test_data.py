@@ -334,9 +334,27 @@ def test_pair_dataset_val_is_deterministic_and_train_varies(small_dataset):
         assert all(torch.equal(first[k], again[k]) for k in first)
     assert all(torch.equal(val[0][k], PairDataset(small_dataset, "val", crop=96)[0][k]) for k in val[0])
     train = PairDataset(small_dataset, "train", crop=96)
-    draws = [train[0] for _ in range(4)]
+    draws = [train[0, position] for position in range(4)]  # as the trainer's sampler asks
     assert any(not torch.equal(draws[0]["color"], other["color"]) or
                not torch.equal(draws[0]["hint"], other["hint"]) for other in draws[1:])
+
+
+def test_augmented_items_are_a_pure_function_of_seed_index_and_position(tiny_dataset):
+    """What lets a resumed run draw the crops and hints of an uninterrupted one: no state in the
+    dataset, the process or the DataLoader worker takes part."""
+    def same(a, b):
+        return all(torch.equal(a[k], b[k]) for k in a)
+
+    data = PairDataset(tiny_dataset, "train", crop=64, seed=3)
+    assert data.augment
+    first = data[1, 7]
+    for _ in range(3):
+        data[1, 8], data[0]  # draws read before do not matter
+    assert same(first, data[1, 7]) and same(first, PairDataset(tiny_dataset, "train", crop=64, seed=3)[1, 7])
+    draws = [data[1, position] for position in range(8)]
+    assert any(not same(draws[0], other) for other in draws[1:])  # fresh crops each epoch
+    assert not same(first, PairDataset(tiny_dataset, "train", crop=64, seed=4)[1, 7])
+    assert same(data[2], data[2])  # a plain index: one fixed draw
 
 
 def test_pair_dataset_explains_missing_dataset(tmp_path):

@@ -14,7 +14,7 @@ from export import train  # noqa: E402
 from export.config import TrainConfig  # noqa: E402
 from export.variants import build_variant  # noqa: E402
 
-from .test_train import REPO, tiny_args, write_tiny_dataset  # noqa: E402
+from .test_train import REPO, tiny_args  # noqa: E402
 
 torch.set_num_threads(1)
 
@@ -24,13 +24,13 @@ def update(checkpoint: dict, start: dict) -> torch.Tensor:
                       if v.is_floating_point()])
 
 
-def test_two_gloo_processes_train_like_one_with_their_batches_combined(tmp_path):
-    data = write_tiny_dataset(tmp_path / "dataset")
-    # GAN from the first step, so the generator and the discriminator both run under DDP;
-    # --no-augment makes the crops a function of the seed, for the comparison below.
-    extra = ["--gan-start", "0", "--gan-weight", "1", "--no-augment", "--ckpt-every", "2", "--device", "cpu"]
+def test_two_gloo_processes_train_like_one_with_their_batches_combined(tiny_dataset, tmp_path):
+    # GAN from the first step, so the generator and the discriminator both run under DDP. The
+    # augmentation of each item is a function of the seed and its position in the global batch,
+    # so the ranks draw the very crops and hints the single process below draws.
+    extra = ["--gan-start", "0", "--gan-weight", "1", "--ckpt-every", "2", "--device", "cpu"]
     ddp_run = tmp_path / "ddp"
-    args = tiny_args("deepcolor-gan", data, ddp_run, 4, *extra)
+    args = tiny_args("deepcolor-gan", tiny_dataset, ddp_run, 4, *extra)
     args[args.index("--batch") + 1] = "2"
     env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
     torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
@@ -46,7 +46,7 @@ def test_two_gloo_processes_train_like_one_with_their_batches_combined(tmp_path)
     # One process with batch 4 sees, step by step, the two ranks' batches of 2 combined, and
     # DDP averages the ranks' gradients: both runs must take the same optimiser steps.
     single_run = tmp_path / "single"
-    assert train.main(tiny_args("deepcolor-gan", data, single_run, 4, *extra)) == 0
+    assert train.main(tiny_args("deepcolor-gan", tiny_dataset, single_run, 4, *extra)) == 0
     alone = train.load_checkpoint(single_run)
     torch.manual_seed(alone["config"]["seed"])  # the trainer's initial weights
     start = build_variant(TrainConfig.from_dict(alone["config"])).generator.state_dict()

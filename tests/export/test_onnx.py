@@ -19,14 +19,9 @@ from export.onnx import ExportError, export_checkpoint  # noqa: E402
 from export.variants import CheckpointError  # noqa: E402
 from krita_deepcolor.engine import Options, colorize, load_model  # noqa: E402
 
-from .test_train import REPO, VARIANTS, tiny_args, write_tiny_dataset  # noqa: E402
+from .test_train import REPO, VARIANTS, tiny_args  # noqa: E402
 
 torch.set_num_threads(1)
-
-
-@pytest.fixture(scope="module")
-def tiny_dataset(tmp_path_factory) -> Path:
-    return write_tiny_dataset(tmp_path_factory.mktemp("tiny") / "dataset")
 
 
 @pytest.fixture(scope="module")
