@@ -1,24 +1,27 @@
 #!/usr/bin/env bash
 # The plugin's tests inside real Krita 5:
 #   1. document, layer and job logic in kritarunner (no X server),
-#   2. the docker and the actions in the full Krita app under Xvfb.
-# Exit code: 0 only if both suites pass. Without Krita the suites are skipped (exit 0) unless
+#   2. the docker and the actions in the full Krita app under Xvfb,
+#   3. installer.py into a fresh profile, then Krita under Xvfb shows the docker and the actions
+#      (tests/krita/install, run by /usr/bin/python3's pytest from .kdeps, outside Krita).
+# Exit code: 0 only if all suites pass. Without Krita the suites are skipped (exit 0) unless
 # CI=true, where a missing Krita is a failure.
 #
 # Environment:
 #   KRITA_DEEPCOLOR_TEST_PROFILE=DIR  reuse a Krita profile across runs (the first start on an
 #                                     empty profile costs ~16 s per suite); default: a temp dir
 #   KRITA_DEEPCOLOR_TEST_TIMEOUT=S    per-suite time limit in seconds (default 900)
-#   KRITA_DEEPCOLOR_SUITES=runner|gui  run only one suite (default: both)
+#   KRITA_DEEPCOLOR_SUITES=runner|gui|install  run only these suites (default: all three); the
+#                                     install suite always uses a fresh profile of its own
 #   KRITA_DEEPCOLOR_GUI_TARGET=PATH    what the GUI suite runs (default tests/krita/gui); e.g.
 #                                     tests/krita/gui/screenshot_docker.py makes docs/docker.png
-#   extra arguments are passed to pytest in both suites (e.g. -k cancel, -x)
+#   extra arguments are passed to pytest in the runner and gui suites (e.g. -k cancel, -x)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 REPO=$PWD
 KDEPS=$REPO/.kdeps
 TIMEOUT=${KRITA_DEEPCOLOR_TEST_TIMEOUT:-900}
-SUITES=${KRITA_DEEPCOLOR_SUITES:-runner gui}
+SUITES=${KRITA_DEEPCOLOR_SUITES:-runner gui install}
 NOISE=$(cat tests/krita/krita-noise.txt)
 
 missing=""
@@ -62,10 +65,11 @@ PYTHONPATH=$KDEPS:$REPO /usr/bin/python3 -m tests.krita.models "$KRITA_DEEPCOLOR
 
 runner_rc=0
 gui_rc=0
+install_rc=0
 
 if [[ " $SUITES " == *" runner "* ]]; then
   start=$(date +%s)
-  echo "== suite 1/2: kritarunner"
+  echo "== suite 1/3: kritarunner"
   QT_QPA_PLATFORM=offscreen PYTHONPATH=$KDEPS:$REPO \
     timeout "$TIMEOUT" kritarunner -s tests.krita.runner.entry -f main -- \
     -p no:cacheprovider tests/krita/runner "$@" 2>&1 | grep -v -E "$NOISE"
@@ -75,7 +79,7 @@ fi
 
 if [[ " $SUITES " == *" gui "* ]]; then
   start=$(date +%s)
-  echo "== suite 2/2: Krita under Xvfb"
+  echo "== suite 2/3: Krita under Xvfb"
   # The plugin is installed by copying, as a user's pykrita folder holds it; plus the harness.
   PYKRITA=$XDG_DATA_HOME/krita/pykrita
   rm -rf "$PYKRITA/krita_deepcolor" "$PYKRITA/deepcolor_test_harness"
@@ -91,8 +95,17 @@ if [[ " $SUITES " == *" gui "* ]]; then
   echo "== GUI suite: exit $gui_rc in $(( $(date +%s) - start )) s"
 fi
 
-if [ "$runner_rc" -ne 0 ] || [ "$gui_rc" -ne 0 ]; then
-  echo "FAIL: kritarunner suite exit $runner_rc, GUI suite exit $gui_rc" \
+if [[ " $SUITES " == *" install "* ]]; then
+  start=$(date +%s)
+  echo "== suite 3/3: installer.py into a fresh profile, then Krita under Xvfb"
+  KRITA_DEEPCOLOR_KDEPS=$KDEPS PYTHONPATH=$KDEPS:$REPO \
+    timeout "$TIMEOUT" /usr/bin/python3 -m pytest -p no:cacheprovider -q tests/krita/install
+  install_rc=$?
+  echo "== install suite: exit $install_rc in $(( $(date +%s) - start )) s"
+fi
+
+if [ "$runner_rc" -ne 0 ] || [ "$gui_rc" -ne 0 ] || [ "$install_rc" -ne 0 ]; then
+  echo "FAIL: kritarunner suite exit $runner_rc, GUI suite exit $gui_rc, install suite exit $install_rc" \
        "(97 = watchdog, 98 = uncaught exception in Krita, 124 = timeout)" >&2
   exit 1
 fi
