@@ -17,6 +17,9 @@ mkdir -p out
 
 if command -v krita >/dev/null || command -v kritarunner >/dev/null; then
   echo "== Krita found: installing the plugin"
+  # Krita creates its resource folder on first start; a Krita never started yet gets it here
+  # (the installer itself refuses to guess a folder that does not exist).
+  mkdir -p "${XDG_DATA_HOME:-$HOME/.local/share}/krita"
   "$PYTHON" installer.py
 else
   echo "== Krita not found: skipped installing the plugin (see README: Install in Krita)"
