@@ -30,6 +30,12 @@ def read_image(path) -> np.ndarray:
     return image
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_png(path, rgba: np.ndarray) -> None:
     """Write RGBA/RGB/gray to ``path`` atomically: a crash never leaves half a file."""
     path = Path(path)
@@ -47,6 +53,7 @@ def write_png(path, rgba: np.ndarray) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(encoded.tobytes())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; a result is an ordinary file
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -38,6 +38,7 @@ def test_colorize_writes_the_coloured_png(files, model_path, tmp_path):
     result = read_image(out)
     assert result.shape == (96, 128, 4)
     assert tuple(result[30, 30]) == (0, 200, 0, 255)
+    assert out.stat().st_mode & 0o044  # readable by others, like any file the user writes
 
 
 def test_with_lines_and_max_side_options(files, model_path, tmp_path):
