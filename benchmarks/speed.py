@@ -3,8 +3,10 @@
     python -m benchmarks.speed [--model PATH.onnx] [--sizes 512 1024 2048 4096]
 
 * engine: ``colorize`` end to end (read layers, plan, network, hybrid finishing, output layer)
-  on the bundled example scaled to the canvas size, default options (max side 1024); the time
-  the engine adds around the network, and the peak memory of the whole process.
+  on the bundled example drawn at the canvas size, default options (max side 1024), once with
+  lines that grow with the canvas ("scaled": 5 px at 768) and once with 3 px lines at every size
+  ("thin", the slow case: the network runs at the full max side and regions are found at up to
+  2048 px); the time the engine adds around the network, and the peak memory of the process.
 * model alone: the same ONNX file in onnxruntime at the working size the engine chose, and the
   same network in PyTorch eager (the baseline onnxruntime beats), each in its own process.
 Without --model, the default pix2pix-stroke architecture is exported with random weights:
@@ -32,12 +34,11 @@ REPEATS = 3
 THREADS = 2
 
 
-def _canvas(size: int):
-    from krita_deepcolor.engine.imageio import read_image
-    line = cv2.resize(read_image(ROOT / "examples/cat.png"), (size, size), interpolation=cv2.INTER_LINEAR)
-    hint = read_image(ROOT / "examples/cat.hints.png")
-    hint = cv2.resize(hint, (size, size), interpolation=cv2.INTER_NEAREST)
-    return line, hint
+def _canvas(size: int, lines: str):
+    from examples.make_example import SIZE, draw_hints, draw_line_art
+    thickness = max(1, round(5 * size / SIZE)) if lines == "scaled" else 3
+    hint = cv2.resize(draw_hints(), (size, size), interpolation=cv2.INTER_NEAREST)
+    return draw_line_art(size, thickness), hint
 
 
 def _peak_mb() -> float:
@@ -49,10 +50,11 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def child_engine(model_path: str, size: int) -> dict:
+def child_engine(model_path: str, size_and_lines: str) -> dict:
     from krita_deepcolor.engine import Options, colorize, load_model
     model = load_model(model_path, device="cpu", threads=THREADS)
-    line, hint = _canvas(size)
+    size, lines = size_and_lines.split(":")
+    line, hint = _canvas(int(size), lines)
     colorize(model, line, hint)  # warm-up: onnxruntime plans its memory on the first run
     totals, networks, padded = [], [], None
     for _ in range(REPEATS):
@@ -129,7 +131,7 @@ def main(argv=None) -> int:
     if args.child:
         kind, target, size = args.child
         runner = {"engine": child_engine, "onnxruntime": child_onnxruntime, "torch": child_torch}[kind]
-        print(json.dumps(runner(target, int(size))))
+        print(json.dumps(runner(target, size if kind == "engine" else int(size))))
         return 0
 
     workdir = Path(tempfile.mkdtemp())
@@ -144,18 +146,20 @@ def main(argv=None) -> int:
         has_torch = False
     print(f"model: {model if args.model else args.variant + ' (random weights)'}; {THREADS} threads; "
           f"median of {REPEATS} runs after a warm-up")
-    print("| canvas | network at | engine end to end s | network s | engine adds s | engine peak MB "
+    print("| canvas | lines | network at | engine end to end s | network s | engine adds s | engine peak MB "
           "| onnxruntime alone s (peak MB) | PyTorch eager s (peak MB) |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for size in args.sizes:
-        engine = _child("engine", model, size)
-        side = engine["padded"][0]
-        ort = _child("onnxruntime", model, side)
-        eager = _child("torch", args.variant, side) if has_torch else None
-        eager_cell = f"{eager['seconds']:.3f} ({eager['peak_mb']:.0f})" if eager else "n/a (no torch)"
-        print(f"| {size}² | {engine['padded'][1]}x{side} | {engine['total']:.3f} | {engine['network']:.3f} "
-              f"| {engine['total'] - engine['network']:.3f} | {engine['peak_mb']:.0f} "
-              f"| {ort['seconds']:.3f} ({ort['peak_mb']:.0f}) | {eager_cell} |", flush=True)
+        for lines in ("scaled", "thin"):
+            engine = _child("engine", model, f"{size}:{lines}")
+            side = engine["padded"][0]
+            ort = _child("onnxruntime", model, side)
+            eager = _child("torch", args.variant, side) if has_torch else None
+            eager_cell = f"{eager['seconds']:.3f} ({eager['peak_mb']:.0f})" if eager else "n/a (no torch)"
+            print(f"| {size}² | {lines} | {engine['padded'][1]}x{side} | {engine['total']:.3f} "
+                  f"| {engine['network']:.3f} | {engine['total'] - engine['network']:.3f} "
+                  f"| {engine['peak_mb']:.0f} | {ort['seconds']:.3f} ({ort['peak_mb']:.0f}) | {eager_cell} |",
+                  flush=True)
     return 0
 
 

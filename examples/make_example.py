@@ -16,25 +16,43 @@ INK = (0, 0, 0, 255)
 HERE = Path(__file__).parent
 
 
-def draw_line_art() -> np.ndarray:
-    layer = np.zeros((SIZE, SIZE, 4), np.uint8)  # transparent, like a line layer in Krita
+def draw_line_art(size: int = SIZE, thickness: int = 5) -> np.ndarray:
+    """The cat at ``size`` px (drawn at that size, not resampled) with lines ``thickness`` px wide."""
+    shift = 4  # OpenCV draws with fixed-point coordinates: 4 fractional bits
+    scale = size / SIZE
+    layer = np.zeros((size, size, 4), np.uint8)  # transparent, like a line layer in Krita
+
+    def fixed(value):
+        if isinstance(value, tuple):
+            return tuple(int(round(v * scale * (1 << shift))) for v in value)
+        return int(round(value * scale * (1 << shift)))
 
     def stroke(draw, *args, **kwargs):
-        draw(layer, *args, INK, 5, cv2.LINE_AA, **kwargs)
+        if draw is cv2.ellipse:
+            centre, axes, *angles = args
+            cv2.ellipse(layer, fixed(centre), fixed(axes), *angles, INK, thickness, cv2.LINE_AA, shift)
+        elif draw is cv2.circle:
+            centre, radius = args
+            cv2.circle(layer, fixed(centre), fixed(radius), INK, thickness, cv2.LINE_AA, shift)
+        else:
+            start, end = args
+            cv2.line(layer, fixed(start), fixed(end), INK, thickness, cv2.LINE_AA, shift)
 
     def clear_ellipse(centre, axes):  # whatever is drawn later in front hides what is behind
-        cv2.ellipse(layer, centre, axes, 0, 0, 360, (0, 0, 0, 0), -1, cv2.LINE_AA)
+        cv2.ellipse(layer, fixed(centre), fixed(axes), 0, 0, 360, (0, 0, 0, 0), -1, cv2.LINE_AA, shift)
 
     stroke(cv2.ellipse, (384, 520), (170, 190), 0, 0, 360)                         # body
     ears = [np.array([[262, 200], [250, 90], [340, 160]]), np.array([[506, 200], [518, 90], [428, 160]])]
     for ear in ears:
-        cv2.polylines(layer, [ear], True, INK, 5, cv2.LINE_AA)
+        cv2.polylines(layer, [np.round(ear * scale * (1 << shift)).astype(np.int32)], True, INK, thickness,
+                      cv2.LINE_AA, shift)
     clear_ellipse((384, 270), (150, 130))
     stroke(cv2.ellipse, (384, 270), (150, 130), 0, 0, 360)                         # head
     for ex in (330, 438):                                                          # eyes
         stroke(cv2.ellipse, (ex, 260), (26, 32), 0, 0, 360)
-        cv2.circle(layer, (ex + 6, 266), 10, INK, -1, cv2.LINE_AA)
-    cv2.fillPoly(layer, [np.array([[372, 305], [396, 305], [384, 320]])], INK, cv2.LINE_AA)  # nose
+        cv2.circle(layer, fixed((ex + 6, 266)), fixed(10), INK, -1, cv2.LINE_AA, shift)
+    nose = np.array([[372, 305], [396, 305], [384, 320]])
+    cv2.fillPoly(layer, [np.round(nose * scale * (1 << shift)).astype(np.int32)], INK, cv2.LINE_AA, shift)
     stroke(cv2.ellipse, (370, 330), (14, 10), 0, 0, 180)                           # mouth
     stroke(cv2.ellipse, (398, 330), (14, 10), 0, 0, 180)
     stroke(cv2.ellipse, (384, 560), (95, 110), 0, 0, 360)                          # belly

@@ -33,6 +33,8 @@ Progress = Callable[[float, str], None]
 
 DEFAULT_MAX_SIDE = 1024
 FINISH_MAX_SIDE = 2048  # regions are found at most this large: enough for small details, fast
+# Regions need lines a few pixels wide, no more: boundaries between flats lie under the lines.
+FINISH_LINE_WIDTH = 4.0
 FINISHINGS = ("hybrid", "raw")
 
 
@@ -83,7 +85,11 @@ def _pad(array: np.ndarray, padded: tuple[int, int], value: float) -> np.ndarray
 def _hybrid(line: np.ndarray, hint_planes, color: np.ndarray, line_width: float | None, options: Options):
     """Hybrid finishing at (at most) FINISH_MAX_SIDE, then brought to the canvas."""
     canvas = line.shape
-    finish = plan_work(canvas, FINISH_MAX_SIDE, 1).work
+    finish_side = FINISH_MAX_SIDE
+    if line_width:  # never coarser than the network's own working size
+        lines_fit = round(max(canvas) * FINISH_LINE_WIDTH / line_width)
+        finish_side = min(finish_side, max(max(color.shape[:2]), lines_fit))
+    finish = plan_work(canvas, finish_side, 1).work
     line_finish = shrink_lines(line, *finish)
     hint_finish = hint_from_planes(hint_planes, *finish)
     hint_finish[:, :, 3] *= np.float32(options.hint_strength)
