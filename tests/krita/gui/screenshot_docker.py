@@ -17,6 +17,7 @@ from krita import Krita
 from PyQt5.QtGui import QCursor
 from PyQt5.QtWidgets import QMdiArea
 
+from krita_deepcolor.engine.catalog import read_manifest
 from krita_deepcolor.engine.imageio import read_image
 from krita_deepcolor.extension import DOCKER_ID
 from tests.krita.helpers import add_layer, settle, wait_until
@@ -47,6 +48,9 @@ def test_screenshot(window, docker, colorizer, open_doc, tmp_path):
     settle(1.0)
     docker.show()
     docker.raise_()
+    shipped = REPO / "models"  # the README shows the shipped default model, not a test model
+    colorizer.update_settings(models_dir=str(shipped), model=read_manifest(shipped)["default"])
+    docker.panel.refresh_models(rescan=True)
     docker.panel.refresh_layers()
 
     docker.panel.colorize_button.click()
