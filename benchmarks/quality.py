@@ -119,7 +119,8 @@ def run(args) -> dict:
                 for method, result in results.items():
                     scores = score(result, colour, line8, hint8)
                     rows.setdefault((regime, lines_name, method), []).append(scores)
-        print(f"\r{index + 1} samples", end="", file=sys.stderr)
+        if sys.stderr.isatty():
+            print(f"\r{index + 1} samples", end="", file=sys.stderr)
     print(f"\n{count} validation samples in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     return rows
 

@@ -34,7 +34,10 @@ Progress = Callable[[float, str], None]
 DEFAULT_MAX_SIDE = 1024
 FINISH_MAX_SIDE = 2048  # regions are found at most this large: enough for small details, fast
 # Regions need lines a few pixels wide, no more: boundaries between flats lie under the lines.
+# Big canvases with thick lines are finished smaller, but never below FINISH_MIN_SIDE: small
+# regions must survive.
 FINISH_LINE_WIDTH = 4.0
+FINISH_MIN_SIDE = 1024
 FINISHINGS = ("hybrid", "raw")
 
 
@@ -86,9 +89,9 @@ def _hybrid(line: np.ndarray, hint_planes, color: np.ndarray, line_width: float 
     """Hybrid finishing at (at most) FINISH_MAX_SIDE, then brought to the canvas."""
     canvas = line.shape
     finish_side = FINISH_MAX_SIDE
-    if line_width:  # never coarser than the network's own working size
+    if line_width:
         lines_fit = round(max(canvas) * FINISH_LINE_WIDTH / line_width)
-        finish_side = min(finish_side, max(max(color.shape[:2]), lines_fit))
+        finish_side = min(finish_side, max(FINISH_MIN_SIDE, lines_fit))
     finish = plan_work(canvas, finish_side, 1).work
     line_finish = shrink_lines(line, *finish)
     hint_finish = hint_from_planes(hint_planes, *finish)
