@@ -131,11 +131,10 @@ def copy_source(destination: Path, with_model=True):
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     if (REPO / f"{PLUGIN}.desktop").is_file():  # else the installer says what is missing
         shutil.copy2(REPO / f"{PLUGIN}.desktop", destination)
-    models = destination / "models"
-    if (REPO / "models").is_dir():
-        shutil.copytree(REPO / "models", models)
-    if with_model and not (models / "manifest.json").is_file():
-        add_contract_model(models)
+    # The tiny contract model stands in for the shipped ones (tens of MB each, and tested on their
+    # own by test_repository_is_installable).
+    if with_model:
+        add_contract_model(destination / "models")
     return destination
 
 
