@@ -7,6 +7,7 @@ from krita_deepcolor.document import AUTO
 from krita_deepcolor.extension import DOCKER_ID, shared_colorizer
 from krita_deepcolor.settings import Settings
 from tests.krita.helpers import MODELS_DIR, close, new_document, settle, wait_until
+from tests.krita.models import PASSTHROUGH
 
 
 @pytest.fixture(scope="session")
@@ -29,7 +30,7 @@ def docker(window):
 def colorizer(docker):
     colorizer, problem = shared_colorizer()
     assert colorizer is not None, problem
-    defaults = Settings(models_dir=str(MODELS_DIR))
+    defaults = Settings(models_dir=str(MODELS_DIR), model=PASSTHROUGH)  # not a shipped default
     colorizer.update_settings(**vars(defaults))
     colorizer.summary = ""
     docker.panel.refresh_models(rescan=True)

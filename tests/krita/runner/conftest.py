@@ -7,6 +7,7 @@ from krita_deepcolor.colorizer import Colorizer
 from krita_deepcolor.engine.runtime import load_model
 from krita_deepcolor.settings import Settings
 from tests.krita.helpers import MODELS_DIR, close, new_document, wait_until
+from tests.krita.models import PASSTHROUGH
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -32,7 +33,8 @@ def make_doc():
 
 @pytest.fixture
 def colorizer():
-    Settings(models_dir=str(MODELS_DIR)).save()
+    # the test model by name: a shipped default model would otherwise come first
+    Settings(models_dir=str(MODELS_DIR), model=PASSTHROUGH).save()
     colorizer = Colorizer()
     yield colorizer
     if colorizer.busy:

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from krita_deepcolor.document import NO_HINTS, Registry, node_id
+from krita_deepcolor.engine import catalog
 from krita_deepcolor.engine.pipeline import Options, colorize
 from krita_deepcolor.settings import OUTPUTS
 from tests.krita.helpers import (
@@ -157,7 +158,8 @@ def test_missing_and_empty_layers_are_refused_before_starting(make_doc, colorize
 
 def test_no_models_installed_says_where_to_put_one(make_doc, colorizer, tmp_path, monkeypatch):
     monkeypatch.delenv("KRITA_DEEPCOLOR_MODELS")
-    colorizer.update_settings(models_dir=str(tmp_path))
+    monkeypatch.setattr(catalog, "SHIPPED_DIRS", ())  # as if the plugin shipped no model
+    colorizer.update_settings(models_dir=str(tmp_path), model="")
     doc = make_doc()
     lines_and_hints(doc)
     assert not colorizer.colorize(doc)
