@@ -7,8 +7,6 @@ inside the exported graph. sRGB is D65; CIE Lab/LCH use the D65 white point.
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 
@@ -119,8 +117,7 @@ class ColorBins:
         if self.space == "rgb":
             return grid.float()
         lch = grid * torch.tensor(LCH_RANGES, dtype=torch.float64)
-        hue = lch[:, 2] * math.pi / 180.0
-        return torch.stack([lch[:, 0], lch[:, 1] * torch.cos(hue), lch[:, 1] * torch.sin(hue)], dim=1).float()
+        return lch_to_lab(lch[:, :, None, None])[:, :, 0, 0].float()  # a table as N pixels of 1x1
 
 
 class AnnealedMeanDecoder(torch.nn.Module):
