@@ -70,6 +70,23 @@ def test_an_outline_that_does_not_close_still_holds_its_hint_colour():
     assert (alpha[0:30, :] == 0).all() and (alpha[:, 190:] == 0).all()
 
 
+def test_an_unhinted_figure_whose_outline_does_not_close_takes_the_networks_colour():
+    rgb, alpha = hybrid_colors(two_boxes(gap=10), np.zeros((200, 200, 4), np.float32), network(),
+                               line_width=3)
+    assert (alpha[50:150, 30:85] == 1).all() and np.allclose(rgb[50:150, 30:85], (0.5, 0.6, 0.7))
+    assert (alpha[0:30, :] == 0).all() and (alpha[:, 190:] == 0).all()
+
+
+def test_a_narrow_strip_walled_in_only_by_closing_wide_gaps_stays_transparent():
+    """A 25 px corridor whose end is open by 12 px: closing the gap walls it in, but it is too
+    narrow to be taken for the inside of a figure (it is as likely background between parts)."""
+    line = np.full((200, 200), 255, np.uint8)
+    cv2.rectangle(line, (20, 80), (180, 108), 0, 3)
+    line[83:96, 18:24] = 255  # the gap in the left end
+    rgb, alpha = hybrid_colors(line, np.zeros((200, 200, 4), np.float32), network(), line_width=3)
+    assert (alpha[86:102, 30:170] == 0).all()
+
+
 def test_a_stroke_painting_the_background_colours_it_up_to_where_the_border_is_nearer():
     rgb, alpha = hybrid_colors(two_boxes(), hints_with(((70, 180, 130, 180), BLUE)), network(),
                                line_width=3)
