@@ -62,8 +62,13 @@ def open_outline_radius(radius: int, shape: tuple[int, int]) -> int:
 def find_regions(line8: np.ndarray, radius: int) -> Regions:
     """Split the canvas into regions enclosed by the ink of ``line8`` (uint8, 255 = paper)."""
     ink = np.where(line8 < INK_THRESHOLD * 255, np.uint8(255), np.uint8(0))
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-    walls = cv2.dilate(ink, kernel)
+    # Walls: the ink grown by ``radius``. Dilating costs radius^2 per pixel: for the wide closing
+    # of open outlines (60 px at 2048^2: 0.6 s) a distance threshold does it in 0.03 s.
+    if radius <= 8:
+        disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+        walls = cv2.dilate(ink, disc)
+    else:
+        walls = np.where(cv2.distanceTransform(~ink, cv2.DIST_L2, 5) <= radius, np.uint8(255), np.uint8(0))
     if not walls.any() or walls.all():
         labels = np.zeros(line8.shape, np.int32)
     else:
