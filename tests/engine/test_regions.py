@@ -46,6 +46,15 @@ def test_regions_no_hint_reaches_take_the_networks_colour():
     assert (alpha[60:140, 115:170] == 1).all()
 
 
+def test_a_network_colour_near_a_hint_colour_becomes_exactly_that_hint_colour():
+    near_red = network(rgb=(0.85, 0.1, 0.15))
+    rgb, _ = hybrid_colors(two_boxes(), hints_with(((40, 100, 70, 100), RED)), near_red, line_width=3)
+    assert np.allclose(rgb[60:140, 115:170], RED)
+    far_from_red = network(rgb=(0.2, 0.7, 0.3))
+    rgb, _ = hybrid_colors(two_boxes(), hints_with(((40, 100, 70, 100), RED)), far_from_red, line_width=3)
+    assert np.allclose(rgb[60:140, 115:170], (0.2, 0.7, 0.3))
+
+
 def test_a_stroke_overflowing_its_region_does_not_colour_the_neighbour_or_background():
     # mostly in the left box, its end crossing the line into the right box and below the figure
     overflowing = hints_with(((40, 120, 112, 120), RED), ((60, 140, 60, 175), BLUE))
