@@ -88,12 +88,15 @@ def find_regions(line8: np.ndarray, radius: int) -> Regions:
 
 
 def _region_means(labels: np.ndarray, count: int, values: np.ndarray, where: np.ndarray | None = None):
-    """Per-region pixel count and mean of each channel of ``values`` (h, w, c)."""
-    index = labels if where is None else labels[where]
-    data = values.reshape(-1, values.shape[-1]) if where is None else values[where]
-    index = index.ravel()
-    counts = np.bincount(index, minlength=count).astype(np.float64)
-    sums = np.stack([np.bincount(index, data[:, c], minlength=count) for c in range(data.shape[1])], 1)
+    """Per-region pixel count and mean of each channel of ``values`` (h, w, c), over ``where``."""
+    if where is not None and np.count_nonzero(where) < where.size // 2:
+        index, data = labels[where], values[where]  # few pixels (hints): copy just those
+    else:
+        # most pixels (paper): an extra label collects the rest, cheaper than copying them out
+        index = labels if where is None else np.where(where, labels, np.int32(count))
+        index, data = index.ravel(), values.reshape(-1, values.shape[-1])
+    counts = np.bincount(index, minlength=count + 1)[:count].astype(np.float64)
+    sums = np.stack([np.bincount(index, channel, minlength=count + 1)[:count] for channel in data.T], 1)
     return counts, sums / np.maximum(counts, 1)[:, None]
 
 
