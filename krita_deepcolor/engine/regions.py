@@ -100,16 +100,19 @@ def _region_means(labels: np.ndarray, count: int, values: np.ndarray, where: np.
     return counts, sums / np.maximum(counts, 1)[:, None]
 
 
-def _network_means(regions: Regions, network: np.ndarray) -> np.ndarray:
-    """Mean network colour of each region over its paper pixels, from about a million samples;
-    regions without a paper sample take their mean over all samples, or the overall mean."""
+def _network_means(regions: Regions, network: np.ndarray, within: np.ndarray | None = None) -> np.ndarray:
+    """Mean network colour of each region over its paper pixels (those ``within``, if given), from
+    about a million samples; regions without a paper sample take their mean over all samples,
+    or the overall mean."""
     step = max(1, int(np.sqrt(regions.labels.size / 1_000_000)))
     labels = regions.labels[::step, ::step]
     colours = np.ascontiguousarray(network[::step, ::step])
-    counts, means = _region_means(labels, regions.count, colours, regions.paper[::step, ::step])
+    samples = None if within is None else within[::step, ::step]
+    paper = regions.paper[::step, ::step] if samples is None else regions.paper[::step, ::step] & samples
+    counts, means = _region_means(labels, regions.count, colours, paper)
     missing = counts == 0
     if missing.any():
-        all_counts, all_means = _region_means(labels, regions.count, colours)
+        all_counts, all_means = _region_means(labels, regions.count, colours, samples)
         means[missing] = all_means[missing]
         means[missing & (all_counts == 0)] = colours.reshape(-1, 3).mean(axis=0)
     return means.astype(np.float32)
@@ -207,10 +210,7 @@ def _colour_open_figures(closed: Regions, area: np.ndarray, network: np.ndarray,
     deepest = np.zeros(closed.count, np.float32)
     np.maximum.at(deepest, closed.labels[pockets], depth[pockets])
     pockets &= (deepest >= FIGURE_DEPTH * closed.radius)[closed.labels]
-    counts, means = _region_means(closed.labels, closed.count, network, pockets & closed.paper)
-    _, all_means = _region_means(closed.labels, closed.count, network, pockets)
-    means = np.where(counts[:, None] > 0, means, all_means).astype(np.float32)
-    flat[pockets] = means[closed.labels[pockets]]
+    flat[pockets] = _network_means(closed, network, within=pockets)[closed.labels[pockets]]
     alpha[pockets] = 1.0
     return pockets
 
