@@ -86,6 +86,35 @@ def test_an_unhinted_figure_whose_outline_does_not_close_takes_the_networks_colo
     assert (alpha[0:30, :] == 0).all() and (alpha[:, 190:] == 0).all()
 
 
+def cut_by_the_canvas_edge(paint=(0.5, 0.6, 0.7)):
+    """A figure whose outline runs into the bottom edge (the edge closes it), and a network
+    that paints it ``paint`` and everything else white."""
+    line = np.full((200, 200), 255, np.uint8)
+    cv2.polylines(line, [np.array([(80, 199), (80, 120), (120, 120), (120, 199)])], False, 0, 3)
+    painted = np.ones((200, 200, 3), np.float32)
+    painted[120:, 80:120] = paint
+    return line, painted
+
+
+def test_without_hints_a_figure_cut_by_the_canvas_edge_takes_the_networks_colour():
+    line, painted = cut_by_the_canvas_edge()
+    rgb, alpha = hybrid_colors(line, np.zeros((200, 200, 4), np.float32), painted, line_width=3)
+    assert (alpha[130:, 90:110] == 1).all() and np.allclose(rgb[130:, 90:110], (0.5, 0.6, 0.7), atol=0.02)
+    assert (alpha[:100] == 0).all()  # the surround stays paper
+
+
+def test_without_hints_a_border_region_the_network_paints_white_stays_transparent():
+    line, painted = cut_by_the_canvas_edge(paint=(0.99, 0.99, 0.98))
+    _, alpha = hybrid_colors(line, np.zeros((200, 200, 4), np.float32), painted, line_width=3)
+    assert (alpha == 0).all()
+
+
+def test_with_hints_only_hinted_border_regions_are_painted():
+    line, painted = cut_by_the_canvas_edge()
+    _, alpha = hybrid_colors(line, hints_with(((20, 20, 40, 20), BLUE)), painted, line_width=3)
+    assert (alpha[130:, 90:110] == 0).all()  # the user painted elsewhere: this region is theirs to hint
+
+
 def test_a_narrow_strip_walled_in_only_by_closing_wide_gaps_stays_transparent():
     """A 25 px corridor whose end is open by 12 px: closing the gap walls it in, but it is too
     narrow to be taken for the inside of a figure (it is as likely background between parts)."""
