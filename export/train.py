@@ -394,6 +394,7 @@ class Trainer:
                               parallel.rank, parallel.world)
         loader = torch.utils.data.DataLoader(self.train_set, batch_sampler=sampler,
                                              num_workers=config.workers,
+                                             worker_init_fn=_leave_stop_signals_to_the_trainer,
                                              pin_memory=self.device.type == "cuda")
         verb = "resuming at" if self.step else "starting at"
         self.log(f"{config.variant}: {verb} step {self.step} of {config.steps}, {len(self.train_set)} "
@@ -454,6 +455,13 @@ def prepare(argv=None) -> tuple[TrainConfig, dict | None]:
         checkpoint = load_checkpoint(last)
         return merge_for_resume(checkpoint["config"], given), checkpoint
     return TrainConfig(**given), None
+
+
+def _leave_stop_signals_to_the_trainer(worker_id: int) -> None:
+    """A stop signal sent to the whole process group (Ctrl-C, ``pkill -f``) would kill a data
+    worker mid-step and the trainer with it, unsaved: workers ignore it and end with the trainer."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
 
 
 def main(argv=None) -> int:

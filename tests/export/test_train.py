@@ -136,14 +136,16 @@ def test_resume_after_kill_gives_the_uninterrupted_run(tiny_dataset, tmp_path):
         assert torch.equal(tensor, resumed["generator"][name]), name
 
 
-def test_a_stop_signal_saves_the_step_reached(tiny_dataset, tmp_path):
+def test_a_stop_signal_to_the_process_group_saves_the_step_reached(tiny_dataset, tmp_path):
+    """As Ctrl-C or ``pkill -f export.train`` do: the data worker gets the signal too."""
     run = tmp_path / "run"
     env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
-    process = subprocess.Popen([sys.executable, "-m", "export.train",
-                                *tiny_args("regression", tiny_dataset, run, 100000, "--ckpt-every", "2")],
-                               cwd=REPO, env=env, stderr=subprocess.PIPE, text=True)
+    args = tiny_args("regression", tiny_dataset, run, 100000, "--ckpt-every", "2")
+    args[args.index("--workers") + 1] = "1"
+    process = subprocess.Popen([sys.executable, "-m", "export.train", *args], cwd=REPO, env=env,
+                               stderr=subprocess.PIPE, text=True, start_new_session=True)
     wait_for_checkpoint(run, process)
-    process.send_signal(signal.SIGTERM)
+    os.killpg(process.pid, signal.SIGTERM)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr
     stopped = int(stderr.split("stopped at step ")[1].split(";")[0])
