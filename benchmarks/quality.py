@@ -49,7 +49,7 @@ def lab(rgb: np.ndarray) -> np.ndarray:
 def flood(line8: np.ndarray, hint8: np.ndarray, border_key: bool) -> np.ndarray:
     """The baseline: the engine's watershed flood from every stroke, as an RGBA uint8 layer."""
     seeds = hint8[:, :, 3] >= 128
-    rgb, painted = watershed_flood(line8, seeds, hint8[:, :, :3].astype(np.float32) / 255.0, border_key)
+    rgb, painted = watershed_flood(line8, seeds, hint8[:, :, :3], border_key)
     return np.concatenate([to_uint8(rgb), np.where(painted, 255, 0).astype(np.uint8)[:, :, None]], axis=2)
 
 

@@ -23,6 +23,7 @@ from .imaging import (
     premultiplied_planes,
     resize,
     shrink_lines,
+    straight_rgba8,
     to_uint8,
 )
 from .plan import WorkPlan, estimate_line_width, plan_work
@@ -94,11 +95,13 @@ def _hybrid(line: np.ndarray, hint_planes, color: np.ndarray, line_width: float 
         finish_side = min(finish_side, max(FINISH_MIN_SIDE, lines_fit))
     finish = plan_work(canvas, finish_side, 1).work
     line_finish = shrink_lines(line, *finish)
-    hint_finish = hint_from_planes(hint_planes, *finish)
-    hint_finish[:, :, 3] *= np.float32(options.hint_strength)
-    network = cv2.resize(color, (finish[1], finish[0]), interpolation=cv2.INTER_LINEAR)
+    if hint_planes is None:
+        hint_finish = np.zeros(finish + (4,), np.uint8)
+    else:
+        hint_finish = straight_rgba8(hint_planes, *finish)
+        hint_finish[:, :, 3] = cv2.convertScaleAbs(hint_finish[:, :, 3], alpha=options.hint_strength)
     scale = finish[0] / canvas[0]
-    rgb, alpha = hybrid_colors(line_finish, hint_finish, network,
+    rgb, alpha = hybrid_colors(line_finish, hint_finish, color,
                                line_width * scale if line_width else None, options.shading)
     # Flat colours change under the lines, where walls meet: no edge-aware fill needed.
     planes = upsample_colors(rgb, None, canvas)

@@ -26,9 +26,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from .imaging import shrink_lines
 from .plan import INK_THRESHOLD
 
-HINT_ALPHA = 0.5  # hint pixels at least this opaque seed the flood
+HINT_ALPHA = 128  # hint pixels at least this opaque (of 255) seed the flood
 # Strokes overflow their region: a region takes a stroke's colour only if it holds this share
 # of the stroke, or the stroke covers this share of the region (small regions, e.g. petals).
 # Outside the figure a stroke must lie mostly there: the user meant to paint the background.
@@ -69,11 +70,24 @@ def open_outline_radius(radius: int, shape: tuple[int, int]) -> int:
     return int(np.clip(max(4 * radius, 0.03 * side), 2, max(2, 0.06 * side)))
 
 
+# Gaps wider than this radius are closed at a reduced size (1 / (radius // COARSE_RADIUS)):
+# walls that thick leave nothing fine to resolve, and labelling 2048^2 takes 0.1 s.
+COARSE_RADIUS = 8
+
+
 def find_regions(line8: np.ndarray, radius: int) -> Regions:
     """Split the canvas into regions enclosed by the ink of ``line8`` (uint8, 255 = paper)."""
+    factor = radius // COARSE_RADIUS
+    if factor >= 2:
+        height, width = line8.shape
+        small = find_regions(shrink_lines(line8, -(-height // factor), -(-width // factor)),
+                             round(radius / factor))
+        return Regions(labels=_on_grid(small.labels, line8.shape), count=small.count,
+                       outside=small.outside, border_share=small.border_share,
+                       paper=_on_grid(small.paper, line8.shape), radius=radius)
     ink = np.where(line8 < INK_THRESHOLD * 255, np.uint8(255), np.uint8(0))
     # Walls: the ink grown by ``radius``. Dilating costs radius^2 per pixel: for the wide closing
-    # of open outlines (60 px at 2048^2: 0.6 s) a distance threshold does it in 0.03 s.
+    # of open outlines a distance threshold is far cheaper.
     if radius <= 8:
         disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
         walls = cv2.dilate(ink, disc)
@@ -84,7 +98,7 @@ def find_regions(line8: np.ndarray, radius: int) -> Regions:
     else:
         # Each connected area of paper becomes a region; wall pixels join the nearest one.
         _, labels = cv2.distanceTransformWithLabels(walls, cv2.DIST_L2, 3, labelType=cv2.DIST_LABEL_CCOMP)
-        labels = labels.astype(np.int32) - 1
+        labels -= 1  # (int32 already)
     count = int(labels.max()) + 1
     edges = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
     border_share = np.bincount(edges, minlength=count) / edges.size
@@ -101,26 +115,38 @@ def _region_means(labels: np.ndarray, count: int, values: np.ndarray, where: np.
         # most pixels (paper): an extra label collects the rest, cheaper than copying them out
         index = labels if where is None else np.where(where, labels, np.int32(count))
         index, data = index.ravel(), values.reshape(-1, values.shape[-1])
+    index = index.astype(np.intp, copy=False)  # once: bincount would convert it on every call
     counts = np.bincount(index, minlength=count + 1)[:count].astype(np.float64)
     sums = np.stack([np.bincount(index, channel, minlength=count + 1)[:count] for channel in data.T], 1)
     return counts, sums / np.maximum(counts, 1)[:, None]
 
 
+def _on_grid(plane: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Labels or a mask, each pixel of a (h, w) ``shape`` grid taking its nearest source pixel."""
+    if plane.shape[:2] == shape[:2]:
+        return plane
+    source = plane.view(np.uint8) if plane.dtype == bool else plane
+    sampled = cv2.resize(source, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST)
+    return sampled.view(bool) if plane.dtype == bool else sampled
+
+
 def _network_means(regions: Regions, network: np.ndarray, within: np.ndarray | None = None) -> np.ndarray:
-    """Mean network colour of each region over its paper pixels (those ``within``, if given), from
-    about a million samples; regions without a paper sample take their mean over all samples,
-    or the overall mean."""
-    step = max(1, int(np.sqrt(regions.labels.size / 1_000_000)))
-    labels = regions.labels[::step, ::step]
-    colours = np.ascontiguousarray(network[::step, ::step])
-    samples = None if within is None else within[::step, ::step]
-    paper = regions.paper[::step, ::step] if samples is None else regions.paper[::step, ::step] & samples
-    counts, means = _region_means(labels, regions.count, colours, paper)
+    """Mean network colour of each region over its paper pixels (those ``within``, if given),
+    sampled on the network's own grid; regions without a paper sample take their mean over all
+    samples, or the overall mean."""
+    labels = _on_grid(regions.labels, network.shape)
+    samples = None if within is None else _on_grid(within, network.shape)
+    paper = _on_grid(regions.paper, network.shape)
+    if samples is not None:
+        paper = paper & samples
+    counts, means = _region_means(labels, regions.count, network, paper)
     missing = counts == 0
     if missing.any():
-        all_counts, all_means = _region_means(labels, regions.count, colours, samples)
+        all_counts, all_means = _region_means(labels, regions.count, network, samples)
         means[missing] = all_means[missing]
-        means[missing & (all_counts == 0)] = colours.reshape(-1, 3).mean(axis=0)
+        unsampled = missing & (all_counts == 0)
+        if unsampled.any():
+            means[unsampled] = network.reshape(-1, 3).mean(axis=0)
     return means.astype(np.float32)
 
 
@@ -141,10 +167,14 @@ def accepted_hints(hinted: np.ndarray, regions: Regions) -> np.ndarray:
     return accepted
 
 
+def _unit(colours8: np.ndarray) -> np.ndarray:
+    return colours8.astype(np.float32) * np.float32(1.0 / 255.0)
+
+
 def fill_nearest(labels: np.ndarray, region_ids, seeds: np.ndarray, hint_rgb: np.ndarray,
                  where: np.ndarray, flat: np.ndarray, painted: np.ndarray) -> None:
-    """In each region of ``region_ids`` (pixels also in ``where``), give every pixel the colour of
-    the nearest seed pixel of that same region; marks them in ``painted``."""
+    """In each region of ``region_ids`` (pixels also in ``where``), give every pixel the colour
+    (``hint_rgb``, uint8) of the nearest seed pixel of that same region; marks them in ``painted``."""
     for region in region_ids:
         ys, xs = np.nonzero(labels == region)
         top, bottom, left, right = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
@@ -154,7 +184,7 @@ def fill_nearest(labels: np.ndarray, region_ids, seeds: np.ndarray, hint_rgb: np
             continue
         _, nearest = cv2.distanceTransformWithLabels((~own_seeds).astype(np.uint8), cv2.DIST_L2, 3,
                                                      labelType=cv2.DIST_LABEL_PIXEL)
-        colours = hint_rgb[top:bottom, left:right][own_seeds][nearest - 1]
+        colours = _unit(hint_rgb[top:bottom, left:right][own_seeds])[nearest - 1]
         target = inside & where[top:bottom, left:right]
         flat[top:bottom, left:right][target] = colours[target]
         painted[top:bottom, left:right][target] = True
@@ -164,8 +194,9 @@ def watershed_flood(line8: np.ndarray, seeds: np.ndarray, hint_rgb: np.ndarray,
                     border_key: bool) -> tuple[np.ndarray, np.ndarray]:
     """Flood from hint strokes over the line art, as Krita's Colorize Mask does.
 
-    Each stroke (connected seed pixels) floods with its mean colour; with ``border_key`` a
-    transparent key along the canvas border competes. Returns (rgb (h, w, 3), painted (h, w)).
+    Each stroke (connected seed pixels) floods with its mean colour (``hint_rgb``, uint8); with
+    ``border_key`` a transparent key along the canvas border competes.
+    Returns (rgb (h, w, 3) float32, painted (h, w)).
     """
     strokes, stroke_ids = cv2.connectedComponents(seeds.astype(np.uint8), connectivity=8)
     markers = stroke_ids.astype(np.int32)
@@ -182,9 +213,9 @@ def watershed_flood(line8: np.ndarray, seeds: np.ndarray, hint_rgb: np.ndarray,
     markers[lines] = cv2.dilate(np.where(lines, 0, markers).astype(np.float32), np.ones((3, 3)))[lines]
     markers = np.clip(markers, 0, key)
     colours = np.zeros((key + 1, 3), np.float32)
-    flat_ids = stroke_ids[seeds]
+    flat_ids, seed_colours = stroke_ids[seeds], _unit(hint_rgb[seeds])
     for channel in range(3):
-        sums = np.bincount(flat_ids, hint_rgb[seeds][:, channel], minlength=key + 1)
+        sums = np.bincount(flat_ids, seed_colours[:, channel], minlength=key + 1)
         colours[:, channel] = sums / np.maximum(np.bincount(flat_ids, minlength=key + 1), 1)
     painted = (markers > 0) & (markers < key)
     return colours[markers], painted
@@ -247,7 +278,8 @@ def hybrid_colors(line8: np.ndarray, hint: np.ndarray, network: np.ndarray, line
                   shading: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Flats from hints and network, all at one size.
 
-    line8: (h, w) uint8 levels; hint: (h, w, 4) float straight RGBA; network: (h, w, 3) float.
+    line8: (h, w) uint8 levels; hint: (h, w, 4) uint8 straight RGBA; network: (h', w', 3) float,
+    the network's output at its own working size (regions average it there).
     Returns (colour (h, w, 3) float32, alpha (h, w) float32).
     """
     regions = find_regions(line8, gap_radius(line_width))
@@ -255,9 +287,11 @@ def hybrid_colors(line8: np.ndarray, hint: np.ndarray, network: np.ndarray, line
     hinted = accepted_hints(hint[:, :, 3] >= HINT_ALPHA, regions)
     hint_rgb = hint[:, :, :3]  # only ever indexed at hint pixels: no copy
 
-    hint_counts, hint_means = _region_means(labels, count, hint_rgb, hinted)
-    _, hint_squares = _region_means(labels, count, hint_rgb ** 2, hinted)
-    mixed = (hint_squares - hint_means ** 2).max(axis=1) > MIXED_HINTS_VARIANCE
+    hint_pixels = _unit(hint_rgb[hinted])  # mean and variance of the hint colours in each region
+    hint_counts, hint_moments = _region_means(labels[hinted], count,
+                                              np.hstack([hint_pixels, hint_pixels ** 2]))
+    hint_means = hint_moments[:, :3]
+    mixed = (hint_moments[:, 3:] - hint_means ** 2).max(axis=1) > MIXED_HINTS_VARIANCE
     has_hint = hint_counts > 0
     network_means = _network_means(regions, network)
 
@@ -266,7 +300,8 @@ def hybrid_colors(line8: np.ndarray, hint: np.ndarray, network: np.ndarray, line
     # open figures' insides: their means blend more, and snapping them measured worse.)
     palette = hint_means[has_hint & ~mixed].astype(np.float32)
     unhinted_colours = snap_to_palette(network_means, palette)
-    flat = np.where(has_hint[:, None], hint_means.astype(np.float32), unhinted_colours)[labels]
+    region_colours = np.where(has_hint[:, None], hint_means.astype(np.float32), unhinted_colours)
+    flat = np.take(region_colours, labels, axis=0)
     # Border regions stay clear (they are, or may be, the background) unless hinted. Without a
     # single hint, the user has not said what to paint: border regions the network paints in
     # colour are taken as figure, except the surround of the figure (the network's haze there
@@ -277,7 +312,7 @@ def hybrid_colors(line8: np.ndarray, hint: np.ndarray, network: np.ndarray, line
         white = np.ones((1, 3), np.float32)
         paper_like = np.linalg.norm(_lab(network_means) - _lab(white), axis=1) < PAPER_DELTA_E
         clear = regions.outside & (paper_like | (regions.border_share >= SURROUND_BORDER_SHARE))
-    alpha = np.where(clear, 0.0, 1.0)[labels].astype(np.float32)
+    alpha = np.take(np.where(clear, np.float32(0), np.float32(1)), labels)
 
     # Where a region inside the figure holds several hints, the nearest hint decides.
     mixed_inside = np.nonzero(has_hint & mixed & ~regions.outside)[0]
@@ -286,7 +321,7 @@ def hybrid_colors(line8: np.ndarray, hint: np.ndarray, network: np.ndarray, line
         fill_nearest(labels, mixed_inside, hinted, hint_rgb, everywhere, flat, np.zeros_like(everywhere))
 
     # Shading is the network's light and dark about the network colour each pixel's flat had.
-    reference = network_means[labels] if shading > 0 else None
+    reference = np.take(network_means, labels, axis=0) if shading > 0 else None
     if regions.outside.any():
         # Border regions hold the background, and any figure whose outline has gaps: closing
         # much larger gaps tells them apart. Hints there override the network's colour.
@@ -300,6 +335,8 @@ def hybrid_colors(line8: np.ndarray, hint: np.ndarray, network: np.ndarray, line
                             outside_hinted, flat, alpha)
 
     if reference is not None:  # (means of colours in [0, 1] need no clipping; shading does)
+        if network.shape[:2] != labels.shape:
+            network = cv2.resize(network, labels.shape[::-1], interpolation=cv2.INTER_LINEAR)
         flat += np.float32(shading) * (network - reference)
         np.clip(flat, 0.0, 1.0, out=flat)
     return flat, alpha

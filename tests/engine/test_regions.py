@@ -22,10 +22,15 @@ def two_boxes(size=200, gap=0):
 
 
 def hints_with(*strokes, size=200):
-    hint = np.zeros((size, size, 4), np.float32)
+    """uint8 straight RGBA hints: a 6 px stroke per ((x0, y0, x1, y1), rgb in [0, 1])."""
+    hint = no_hints(size)
     for (x0, y0, x1, y1), rgb in strokes:
-        cv2.line(hint, (x0, y0), (x1, y1), (*rgb, 1.0), 6)
+        cv2.line(hint, (x0, y0), (x1, y1), (*(255 * np.array(rgb)), 255), 6)
     return hint
+
+
+def no_hints(size=200):
+    return np.zeros((size, size, 4), np.uint8)
 
 
 def network(size=200, rgb=(0.5, 0.6, 0.7)):
@@ -80,7 +85,7 @@ def test_an_outline_that_does_not_close_still_holds_its_hint_colour():
 
 
 def test_an_unhinted_figure_whose_outline_does_not_close_takes_the_networks_colour():
-    rgb, alpha = hybrid_colors(two_boxes(gap=10), np.zeros((200, 200, 4), np.float32), network(),
+    rgb, alpha = hybrid_colors(two_boxes(gap=10), no_hints(), network(),
                                line_width=3)
     assert (alpha[50:150, 30:85] == 1).all() and np.allclose(rgb[50:150, 30:85], (0.5, 0.6, 0.7))
     assert (alpha[0:30, :] == 0).all() and (alpha[:, 190:] == 0).all()
@@ -98,14 +103,14 @@ def cut_by_the_canvas_edge(paint=(0.5, 0.6, 0.7)):
 
 def test_without_hints_a_figure_cut_by_the_canvas_edge_takes_the_networks_colour():
     line, painted = cut_by_the_canvas_edge()
-    rgb, alpha = hybrid_colors(line, np.zeros((200, 200, 4), np.float32), painted, line_width=3)
+    rgb, alpha = hybrid_colors(line, no_hints(), painted, line_width=3)
     assert (alpha[130:, 90:110] == 1).all() and np.allclose(rgb[130:, 90:110], (0.5, 0.6, 0.7), atol=0.02)
     assert (alpha[:100] == 0).all()  # the surround stays paper
 
 
 def test_without_hints_a_border_region_the_network_paints_white_stays_transparent():
     line, painted = cut_by_the_canvas_edge(paint=(0.99, 0.99, 0.98))
-    _, alpha = hybrid_colors(line, np.zeros((200, 200, 4), np.float32), painted, line_width=3)
+    _, alpha = hybrid_colors(line, no_hints(), painted, line_width=3)
     assert (alpha == 0).all()
 
 
@@ -121,7 +126,7 @@ def test_a_narrow_strip_walled_in_only_by_closing_wide_gaps_stays_transparent():
     line = np.full((200, 200), 255, np.uint8)
     cv2.rectangle(line, (20, 80), (180, 108), 0, 3)
     line[83:96, 18:24] = 255  # the gap in the left end
-    rgb, alpha = hybrid_colors(line, np.zeros((200, 200, 4), np.float32), network(), line_width=3)
+    rgb, alpha = hybrid_colors(line, no_hints(), network(), line_width=3)
     assert (alpha[86:102, 30:170] == 0).all()
 
 
