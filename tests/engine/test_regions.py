@@ -130,6 +130,21 @@ def test_a_narrow_strip_walled_in_only_by_closing_wide_gaps_stays_transparent():
     assert (alpha[86:102, 30:170] == 0).all()
 
 
+def test_wide_gaps_are_closed_at_reduced_size_with_the_same_regions():
+    """A 1 px outline on a 1600 px canvas, open by 70 px, with a 1 px wall inside: closing the
+    gap (radius 48, labelled at 1/3 size) seals the figure and keeps the wall between its halves."""
+    line = np.full((1600, 1600), 255, np.uint8)
+    cv2.rectangle(line, (400, 400), (1200, 1200), 0, 1)
+    line[395:405, 700:770] = 255  # the gap in the top edge
+    line[400:1200, 800] = 0  # the wall
+    regions = find_regions(line, 48)
+    assert regions.labels.shape == line.shape and regions.radius == 48
+    left, right, background = regions.labels[800, 600], regions.labels[800, 1000], regions.labels[50, 50]
+    assert len({left, right, background}) == 3
+    assert regions.outside[background] and not regions.outside[left] and not regions.outside[right]
+    assert not regions.paper[800, 800] and regions.paper[800, 600]
+
+
 def test_a_stroke_painting_the_background_colours_it_up_to_where_the_border_is_nearer():
     rgb, alpha = hybrid_colors(two_boxes(), hints_with(((70, 180, 130, 180), BLUE)), network(),
                                line_width=3)
