@@ -30,7 +30,7 @@ import cv2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-REPEATS = 3
+REPEATS = 3  # timed runs after a warm-up (--repeats); the table shows their median
 THREADS = 2
 
 
@@ -114,7 +114,8 @@ def export_random(variant_name: str, path: Path) -> None:
 
 
 def _child(*args) -> dict:
-    done = subprocess.run([sys.executable, "-m", "benchmarks.speed", "--child", *map(str, args)],
+    done = subprocess.run([sys.executable, "-m", "benchmarks.speed", "--repeats", str(REPEATS), "--child",
+                           *map(str, args)],
                           capture_output=True, text=True, cwd=ROOT, check=False)
     if done.returncode:
         raise SystemExit(f"child {args} failed:\n{done.stderr}")
@@ -122,12 +123,17 @@ def _child(*args) -> dict:
 
 
 def main(argv=None) -> int:
+    global REPEATS
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", help="ONNX file to time (default: default architecture, random weights)")
     parser.add_argument("--variant", default="pix2pix-stroke", help="architecture for the torch column")
     parser.add_argument("--sizes", type=int, nargs="+", default=[512, 1024, 2048, 4096])
+    parser.add_argument("--repeats", type=int, default=REPEATS,
+                        help=f"timed runs after a warm-up, each measurement (default {REPEATS}); the "
+                        "engine's first runs in a process are slower while the allocator warms up")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    REPEATS = max(1, args.repeats)
     if args.child:
         kind, target, size = args.child
         runner = {"engine": child_engine, "onnxruntime": child_onnxruntime, "torch": child_torch}[kind]
