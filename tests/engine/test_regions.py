@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from krita_deepcolor.engine import Options, colorize, load_model
-from krita_deepcolor.engine.regions import find_regions, hybrid_colors
+from krita_deepcolor.engine.regions import Regions, _network_means, find_regions, hybrid_colors
 from tests import contract_models
 
 RED, BLUE, GREEN = (1.0, 0.0, 0.0), (0.0, 0.0, 1.0), (0.0, 1.0, 0.0)
@@ -143,6 +143,20 @@ def test_wide_gaps_are_closed_at_reduced_size_with_the_same_regions():
     assert len({left, right, background}) == 3
     assert regions.outside[background] and not regions.outside[left] and not regions.outside[right]
     assert not regions.paper[800, 800] and regions.paper[800, 600]
+
+
+def test_a_region_too_small_for_the_network_grid_reads_the_network_where_it_lies():
+    """Means are taken on the network's 6x6 grid; the 1 px region at (3, 3) of the 8x8 regions
+    falls between its samples and must read the network there, not an average elsewhere."""
+    labels = np.zeros((8, 8), np.int32)
+    labels[3, 3] = 1
+    regions = Regions(labels=labels, count=2, outside=np.array([True, False]),
+                      border_share=np.array([1.0, 0.0]), paper=np.ones((8, 8), bool), radius=1)
+    painted = np.broadcast_to(np.float32(BLUE), (6, 6, 3)).copy()
+    painted[2, 2] = RED  # the network pixel under the small region
+    means = _network_means(regions, painted)
+    np.testing.assert_allclose(means[1], RED)
+    np.testing.assert_allclose(means[0], BLUE, atol=0.05)  # (its samples include that pixel once)
 
 
 def test_a_stroke_painting_the_background_colours_it_up_to_where_the_border_is_nearer():
