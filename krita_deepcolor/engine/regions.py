@@ -56,6 +56,11 @@ class Regions:
     paper: np.ndarray  # (h, w) bool: pixels away from the ink, whose colour speaks for the region
     radius: int  # gaps up to about twice this were closed
 
+    @property
+    def surround(self) -> np.ndarray:
+        """(count,) bool: the region owning nearly all of the canvas border, around a figure."""
+        return self.border_share >= SURROUND_BORDER_SHARE
+
 
 def gap_radius(line_width: float | None) -> int:
     """Gaps up to about one line width get closed: bigger ones are meant to be open."""
@@ -277,7 +282,7 @@ def _colour_outside(line8, regions: Regions, closed: Regions, pockets, seeds, hi
     if figure_seeds.any():
         fill_nearest(closed.labels, np.unique(closed.labels[figure_seeds]), figure_seeds, hint_rgb,
                      area, flat, painted)
-    surround = (regions.border_share >= SURROUND_BORDER_SHARE)[regions.labels]
+    surround = regions.surround[regions.labels]
     if (background_seeds & surround).any():
         rgb, flooded = watershed_flood(line8, background_seeds & surround, hint_rgb, border_key=True)
         target = area & surround & flooded & ~painted
@@ -326,7 +331,7 @@ def hybrid_colors(line8: np.ndarray, hint: np.ndarray, network: np.ndarray, line
     else:
         white = np.ones((1, 3), np.float32)
         paper_like = np.linalg.norm(_lab(network_means) - _lab(white), axis=1) < PAPER_DELTA_E
-        clear = regions.outside & (paper_like | (regions.border_share >= SURROUND_BORDER_SHARE))
+        clear = regions.outside & (paper_like | regions.surround)
     alpha = np.take(np.where(clear, np.float32(0), np.float32(1)), labels)
 
     # Where a region inside the figure holds several hints, the nearest hint decides.
