@@ -11,20 +11,15 @@ an ONNX file newer than its checkpoint is not exported again.
 from __future__ import annotations
 
 import argparse
-import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import numpy as np
 import torch
-
-from krita_deepcolor.engine import catalog
 
 from .config import DEFAULT_DATA, TRAINABLE_VARIANTS
 
-SPEED_SIDE = 1024
+SPEED_SIDE = 1024  # working image the network is timed at (benchmarks.speed, 2 threads)
 
 
 def train(variant: str, run: Path, args) -> None:
@@ -54,21 +49,6 @@ def run_facts(run: Path) -> dict:
             "train_seconds": float(checkpoint.get("train_seconds", 0.0))}
 
 
-def network_seconds(path: Path, repeats: int = 3) -> float:
-    """Median time of one network run on a SPEED_SIDE^2 working image (after a warm-up run)."""
-    model = catalog.open_model(catalog.resolve(str(path)), "cpu")
-    side = SPEED_SIDE
-    line = np.ones((1, 1, side, side), np.float32)
-    hint = np.zeros((1, 4, side, side), np.float32)
-    model.run(line, hint)
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        model.run(line, hint)
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m export.compare", description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=Path, required=True, help="folder for one run folder per variant")
@@ -82,7 +62,7 @@ def main(argv=None) -> int:
     parser.add_argument("--limit", type=int, default=100, help="validation pairs for the benchmark")
     args = parser.parse_args(argv)
 
-    from benchmarks import quality
+    from benchmarks import quality, speed
 
     args.runs.mkdir(parents=True, exist_ok=True)
     models = {}
@@ -95,8 +75,9 @@ def main(argv=None) -> int:
     print("|---|---|---|---|---|")
     for variant, path in models.items():
         facts = run_facts(args.runs / variant)
+        seconds = speed.child_onnxruntime(str(path), SPEED_SIDE)["seconds"]
         print(f"| {variant} | {facts['images_seen']:,} | {facts['train_seconds'] / 60:.0f} min | "
-              f"{path.stat().st_size / 1e6:.1f} | {network_seconds(path):.2f} |")
+              f"{path.stat().st_size / 1e6:.1f} | {seconds:.2f} |")
     print()
     rows = quality.run(argparse.Namespace(model=[str(path) for path in models.values()], models_dir=[],
                                           device="cpu", data=args.data, limit=args.limit, max_side=1024,
