@@ -3,8 +3,9 @@
     python -m benchmarks.quality --data ~/.cache/krita-deepcolor/dataset [--model NAME|PATH ...]
 
 For every validation pair (true line layer + true colours) and every hint regime (dense: a short
-stroke in every region of the figure; sparse: in its 3 largest regions; none), each method
-colours the line art:
+stroke in every region of the figure, and in the figure's part of a region its open outline
+shares with the background; sparse: in the 3 largest of those; none), each method colours the
+line art:
 * ``empty``: a transparent layer (white paper);
 * ``flood``: a watershed flood from the hint strokes, cut by the line art (Krita's Colorize Mask);
 * ``flood+border``: the same with a transparent key along the canvas border;

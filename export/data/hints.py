@@ -113,19 +113,37 @@ def label_regions(line: np.ndarray, min_pixels: int = 20) -> tuple[np.ndarray, l
     return labels, kept
 
 
+def _hint_targets(line: np.ndarray, mask: np.ndarray, include_outside: bool,
+                  min_pixels: int = 20) -> list[np.ndarray]:
+    """The areas a user would give a stroke each, largest first: the regions enclosed by the
+    lines; without ``include_outside``, a region mostly outside the figure (one whose outline is
+    open to the background) counts only by its figure parts, the parts a user would colour."""
+    labels, candidates = label_regions(line, min_pixels)
+    figure = mask >= 0.5
+    targets = []
+    for label in candidates:
+        region = labels == label
+        if include_outside or mask[region].mean() >= 0.5:
+            targets.append(region)
+            continue
+        count, parts, stats, _ = cv2.connectedComponentsWithStats((region & figure).astype(np.uint8),
+                                                                  connectivity=4)
+        targets += [parts == part for part in range(1, count) if stats[part, cv2.CC_STAT_AREA] >= min_pixels]
+    targets.sort(key=lambda target: -np.count_nonzero(target))
+    return targets
+
+
 def region_hints(colour: np.ndarray, line: np.ndarray, mask: np.ndarray, rng: np.random.Generator,
                  regions: str | int = "all", include_outside: bool = True) -> np.ndarray:
     """Benchmark hints: one short stroke in every region enclosed by the lines ("all"), or in the
     N largest regions (an int). The stroke sits inside its region, away from the lines, in the
-    truth's colour there. ``include_outside=False`` leaves out regions mostly outside the figure."""
+    truth's colour there. ``include_outside=False`` leaves the background unhinted: regions
+    mostly outside the figure get strokes only in their figure parts (see ``_hint_targets``)."""
     height, width = line.shape
     hint = np.zeros((height, width, 4), np.float32)
-    labels, candidates = label_regions(line)
-    if not include_outside:
-        candidates = [label for label in candidates if mask[labels == label].mean() >= 0.5]
-    chosen = candidates if regions == "all" else candidates[:int(regions)]
-    for label in chosen:
-        region = labels == label
+    targets = _hint_targets(line, mask, include_outside)
+    chosen = targets if regions == "all" else targets[:int(regions)]
+    for region in chosen:
         # start deep inside the region so the stroke is not cut to nothing by the lines
         depth = cv2.distanceTransform(region.astype(np.uint8), cv2.DIST_L2, 3)
         # (the 3x3 L2 mask gives 0.955 next to a line, so thin regions can stay below 1)

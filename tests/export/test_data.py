@@ -215,6 +215,26 @@ def test_region_hints_dense_and_sparse():
     assert hinted == regions[:2]
 
 
+def test_region_hints_colour_the_figure_part_of_an_open_region():
+    # a figure (alpha) with no outline of its own: the lines enclose only a small box elsewhere,
+    # so the figure lies in the one big region that is mostly background
+    line = np.ones((96, 96), np.float32)
+    line[10:30, 60] = line[10:30, 80] = line[10, 60:81] = line[30, 60:81] = 0.0
+    mask = np.zeros((96, 96), np.float32)
+    mask[40:80, 10:40] = 1.0
+    mask[11:30, 61:80] = 1.0
+    colour = np.ones((96, 96, 3), np.float32)
+    colour[40:80, 10:40] = (0.0, 0.0, 1.0)
+    colour[11:30, 61:80] = (1.0, 0.0, 0.0)
+    dense = hints.region_hints(colour, line, mask, np.random.default_rng(3), regions="all",
+                               include_outside=False)
+    painted = dense[:, :, 3] > 0
+    assert painted[40:80, 10:40].any(), "the figure part of the open region gets a stroke"
+    assert painted[11:30, 61:80].any(), "the enclosed box gets its stroke"
+    assert not (painted & (mask < 0.5)).any(), "the background stays unhinted"
+    assert np.allclose(dense[painted, :3], colour[painted])
+
+
 # ---------------------------------------------------------------- build
 
 def check_manifest(root: Path) -> dict:
