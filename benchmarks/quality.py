@@ -51,7 +51,7 @@ def flood(line8: np.ndarray, hint8: np.ndarray, border_key: bool) -> np.ndarray:
     """The baseline: the engine's watershed flood from every stroke, as an RGBA uint8 layer."""
     seeds = hint8[:, :, 3] >= 128
     rgb, painted = watershed_flood(line8, seeds, hint8[:, :, :3], border_key)
-    return np.concatenate([to_uint8(rgb), np.where(painted, 255, 0).astype(np.uint8)[:, :, None]], axis=2)
+    return np.concatenate([rgb, np.where(painted, 255, 0).astype(np.uint8)[:, :, None]], axis=2)
 
 
 def score(result_rgba, truth_rgba, line8, hint8) -> dict:

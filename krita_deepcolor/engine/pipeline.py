@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from .errors import InputError
-from .finish import compose_layer, upsample_colors
+from .finish import draw_lines, upsample_colors
 from .imaging import (
     as_rgba,
     full_scale,
@@ -24,7 +24,6 @@ from .imaging import (
     resize,
     shrink_lines,
     straight_rgba8,
-    to_uint8,
 )
 from .plan import WorkPlan, estimate_line_width, plan_work
 from .regions import hybrid_colors
@@ -101,12 +100,10 @@ def _hybrid(line: np.ndarray, hint_planes, color: np.ndarray, line_width: float 
         hint_finish = straight_rgba8(hint_planes, *finish)
         hint_finish[:, :, 3] = cv2.convertScaleAbs(hint_finish[:, :, 3], alpha=options.hint_strength)
     scale = finish[0] / canvas[0]
-    rgb, alpha = hybrid_colors(line_finish, hint_finish, color,
-                               line_width * scale if line_width else None, options.shading)
+    layer = hybrid_colors(line_finish, hint_finish, color,
+                          line_width * scale if line_width else None, options.shading)
     # Flat colours change under the lines, where walls meet: no edge-aware fill needed.
-    planes = upsample_colors(rgb, None, canvas)
-    alpha8 = cv2.resize(to_uint8(alpha), (canvas[1], canvas[0]), interpolation=cv2.INTER_LINEAR)
-    return planes, alpha8.reshape(canvas)
+    return resize(layer, *canvas)
 
 
 def colorize(model: Model, line_rgba: np.ndarray, hint_rgba: np.ndarray | None = None,
@@ -157,12 +154,11 @@ def colorize(model: Model, line_rgba: np.ndarray, hint_rgba: np.ndarray | None =
 
     report(0.8, "finishing")
     if options.finishing == "raw":
-        planes, alpha = upsample_colors(color, line_work, plan.canvas), None
+        rgba = upsample_colors(color, line_work, plan.canvas)
     else:
-        planes, alpha = _hybrid(line, hint_planes, color, line_width, options)
-    if alpha is not None and options.with_lines:
-        alpha = cv2.max(alpha, cv2.bitwise_not(line))  # the lines stay, also outside the figure
-    rgba = compose_layer(planes, alpha=alpha, line=line if options.with_lines else None)
+        rgba = _hybrid(line, hint_planes, color, line_width, options)
+    if options.with_lines:
+        rgba = draw_lines(rgba, line)
     step("finish")
     report(1.0, "done")
     return Result(rgba=rgba, plan=plan, provider=model.provider, line_width=line_width,

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .imaging import shrink_lines
+from .imaging import shrink_lines, to_uint8
 from .plan import INK_THRESHOLD
 
 HINT_ALPHA = 128  # hint pixels at least this opaque (of 255) seed the flood
@@ -191,10 +191,17 @@ def _unit(colours8: np.ndarray) -> np.ndarray:
     return colours8.astype(np.float32) * np.float32(1.0 / 255.0)
 
 
+def _rgba_rows(colours: np.ndarray, opaque) -> np.ndarray:
+    """(n, 3) float colours and (n,) bool (or one bool) -> (n, 4) uint8 RGBA, alpha 0 or 255."""
+    alpha = np.broadcast_to(np.where(opaque, np.uint8(255), np.uint8(0)), (len(colours),))
+    return np.concatenate([to_uint8(colours), alpha[:, None]], axis=1)
+
+
 def fill_nearest(labels: np.ndarray, region_ids, seeds: np.ndarray, hint_rgb: np.ndarray,
                  where: np.ndarray, flat: np.ndarray, painted: np.ndarray) -> None:
-    """In each region of ``region_ids`` (pixels also in ``where``), give every pixel the colour
-    (``hint_rgb``, uint8) of the nearest seed pixel of that same region; marks them in ``painted``."""
+    """In each region of ``region_ids`` (pixels also in ``where``), give every pixel of ``flat``
+    (uint8 RGB) the colour (``hint_rgb``, uint8) of the nearest seed pixel of that same region;
+    marks them in ``painted``."""
     for region in region_ids:
         ys, xs = np.nonzero(labels == region)
         top, bottom, left, right = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
@@ -204,7 +211,7 @@ def fill_nearest(labels: np.ndarray, region_ids, seeds: np.ndarray, hint_rgb: np
             continue
         _, nearest = cv2.distanceTransformWithLabels((~own_seeds).astype(np.uint8), cv2.DIST_L2, 3,
                                                      labelType=cv2.DIST_LABEL_PIXEL)
-        colours = _unit(hint_rgb[top:bottom, left:right][own_seeds])[nearest - 1]
+        colours = hint_rgb[top:bottom, left:right][own_seeds][nearest - 1]
         target = inside & where[top:bottom, left:right]
         flat[top:bottom, left:right][target] = colours[target]
         painted[top:bottom, left:right][target] = True
@@ -216,7 +223,7 @@ def watershed_flood(line8: np.ndarray, seeds: np.ndarray, hint_rgb: np.ndarray,
 
     Each stroke (connected seed pixels) floods with its mean colour (``hint_rgb``, uint8); with
     ``border_key`` a transparent key along the canvas border competes.
-    Returns (rgb (h, w, 3) float32, painted (h, w)).
+    Returns (rgb (h, w, 3) uint8, painted (h, w)).
     """
     strokes, stroke_ids = cv2.connectedComponents(seeds.astype(np.uint8), connectivity=8)
     markers = stroke_ids.astype(np.int32)
@@ -227,7 +234,7 @@ def watershed_flood(line8: np.ndarray, seeds: np.ndarray, hint_rgb: np.ndarray,
         frame[1, 1:-1] = frame[-2, 1:-1] = frame[1:-1, 1] = frame[1:-1, -2] = True
         markers[frame & (markers == 0)] = key
     if markers.max() == 0:
-        return np.zeros(seeds.shape + (3,), np.float32), np.zeros(seeds.shape, bool)
+        return np.zeros(seeds.shape + (3,), np.uint8), np.zeros(seeds.shape, bool)
     cv2.watershed(cv2.cvtColor(line8, cv2.COLOR_GRAY2BGR), markers)
     lines = markers == -1  # watershed lines lie on the ink: give them a neighbour's label
     markers[lines] = cv2.dilate(np.where(lines, 0, markers).astype(np.float32), np.ones((3, 3)))[lines]
@@ -238,7 +245,7 @@ def watershed_flood(line8: np.ndarray, seeds: np.ndarray, hint_rgb: np.ndarray,
         sums = np.bincount(flat_ids, seed_colours[:, channel], minlength=key + 1)
         colours[:, channel] = sums / np.maximum(np.bincount(flat_ids, minlength=key + 1), 1)
     painted = (markers > 0) & (markers < key)
-    return colours[markers], painted
+    return to_uint8(colours)[markers], painted
 
 
 def _lab(rgb: np.ndarray) -> np.ndarray:
@@ -255,7 +262,7 @@ def snap_to_palette(colours: np.ndarray, palette: np.ndarray) -> np.ndarray:
     return np.where(close[:, None], palette[nearest], colours).astype(np.float32)
 
 
-def _colour_open_figures(closed: Regions, area: np.ndarray, network: np.ndarray, flat, alpha) -> np.ndarray:
+def _colour_open_figures(closed: Regions, area: np.ndarray, network: np.ndarray, layer) -> np.ndarray:
     """The parts of border regions (``area``) that lie inside a figure whose outline does not
     close take the network's colour, flat per closed-up region. Returns those pixels."""
     pockets = area & ~closed.outside[closed.labels]
@@ -267,17 +274,17 @@ def _colour_open_figures(closed: Regions, area: np.ndarray, network: np.ndarray,
     deepest = np.zeros(closed.count, np.float32)
     np.maximum.at(deepest, closed.labels[pockets], depth[pockets])
     pockets &= (deepest >= FIGURE_DEPTH * closed.radius)[closed.labels]
-    flat[pockets] = _network_means(closed, network, within=pockets)[closed.labels[pockets]]
-    alpha[pockets] = 1.0
+    layer[pockets] = _rgba_rows(_network_means(closed, network, within=pockets), True)[closed.labels[pockets]]
     return pockets
 
 
-def _colour_outside(line8, regions: Regions, closed: Regions, pockets, seeds, hint_rgb, area, flat,
-                    alpha) -> None:
+def _colour_outside(line8, regions: Regions, closed: Regions, pockets, seeds, hint_rgb, area,
+                    layer) -> None:
     """Hinted regions touching the border (``area``): open figures or painted background. What
     no hint claims stays clear, except ``pockets`` (figure insides, the network's colour)."""
     in_figure = ~closed.outside[closed.labels]
     figure_seeds, background_seeds = seeds & in_figure, seeds & ~in_figure
+    flat = layer[:, :, :3]
     painted = np.zeros(area.shape, bool)
     if figure_seeds.any():
         fill_nearest(closed.labels, np.unique(closed.labels[figure_seeds]), figure_seeds, hint_rgb,
@@ -291,16 +298,16 @@ def _colour_outside(line8, regions: Regions, closed: Regions, pockets, seeds, hi
     if full_bleed_seeds.any():
         fill_nearest(regions.labels, np.unique(regions.labels[full_bleed_seeds]), full_bleed_seeds,
                      hint_rgb, area & ~painted, flat, painted)
-    alpha[area & ~painted & ~pockets] = 0.0
+    layer[:, :, 3][area & ~painted & ~pockets] = 0
 
 
 def hybrid_colors(line8: np.ndarray, hint: np.ndarray, network: np.ndarray, line_width: float | None,
-                  shading: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+                  shading: float = 0.0) -> np.ndarray:
     """Flats from hints and network, all at one size.
 
     line8: (h, w) uint8 levels; hint: (h, w, 4) uint8 straight RGBA; network: (h', w', 3) float,
     the network's output at its own working size.
-    Returns (colour (h, w, 3) float32, alpha (h, w) float32).
+    Returns the colour layer: (h, w, 4) uint8 straight RGBA, alpha 0 or 255.
     """
     regions = find_regions(line8, gap_radius(line_width))
     labels, count = regions.labels, regions.count
@@ -321,7 +328,6 @@ def hybrid_colors(line8: np.ndarray, hint: np.ndarray, network: np.ndarray, line
     palette = hint_means[has_hint & ~mixed].astype(np.float32)
     unhinted_colours = snap_to_palette(network_means, palette)
     region_colours = np.where(has_hint[:, None], hint_means.astype(np.float32), unhinted_colours)
-    flat = np.take(region_colours, labels, axis=0)
     # Border regions stay clear (they are, or may be, the background) unless hinted. Without a
     # single hint, the user has not said what to paint: border regions the network paints in
     # colour are taken as figure, except the surround of the figure (the network's haze there
@@ -332,7 +338,9 @@ def hybrid_colors(line8: np.ndarray, hint: np.ndarray, network: np.ndarray, line
         white = np.ones((1, 3), np.float32)
         paper_like = np.linalg.norm(_lab(network_means) - _lab(white), axis=1) < PAPER_DELTA_E
         clear = regions.outside & (paper_like | regions.surround)
-    alpha = np.take(np.where(clear, np.float32(0), np.float32(1)), labels)
+    # One table lookup builds the whole layer (uint8: a quarter of the memory traffic of floats).
+    layer = np.take(_rgba_rows(region_colours, ~clear), labels, axis=0)
+    flat = layer[:, :, :3]
 
     # Where a region inside the figure holds several hints, the nearest hint decides.
     mixed_inside = np.nonzero(has_hint & mixed & ~regions.outside)[0]
@@ -346,17 +354,16 @@ def hybrid_colors(line8: np.ndarray, hint: np.ndarray, network: np.ndarray, line
         # Border regions hold the background, and any figure whose outline has gaps: closing
         # much larger gaps tells them apart. Hints there override the network's colour.
         closed = find_regions(line8, open_outline_radius(regions.radius, line8.shape))
-        pockets = _colour_open_figures(closed, regions.outside[labels], network, flat, alpha)
+        pockets = _colour_open_figures(closed, regions.outside[labels], network, layer)
         if reference is not None:
-            reference[pockets] = flat[pockets]
+            reference[pockets] = _unit(flat[pockets])
         outside_hinted = (has_hint & regions.outside)[labels]
         if outside_hinted.any():
             _colour_outside(line8, regions, closed, pockets, hinted & outside_hinted, hint_rgb,
-                            outside_hinted, flat, alpha)
+                            outside_hinted, layer)
 
     if reference is not None:  # (means of colours in [0, 1] need no clipping; shading does)
         if network.shape[:2] != labels.shape:
             network = cv2.resize(network, labels.shape[::-1], interpolation=cv2.INTER_LINEAR)
-        flat += np.float32(shading) * (network - reference)
-        np.clip(flat, 0.0, 1.0, out=flat)
-    return flat, alpha
+        flat[:] = to_uint8(np.clip(_unit(flat) + np.float32(shading) * (network - reference), 0.0, 1.0))
+    return layer

@@ -9,6 +9,8 @@ from krita_deepcolor.engine.regions import Regions, _network_means, find_regions
 from tests import contract_models
 
 RED, BLUE, GREEN = (1.0, 0.0, 0.0), (0.0, 0.0, 1.0), (0.0, 1.0, 0.0)
+NETWORK_RGB = (0.5, 0.6, 0.7)
+ROUNDING = 0.5 / 255  # the layer stores colours in 8 bits
 
 
 def two_boxes(size=200, gap=0):
@@ -29,48 +31,54 @@ def hints_with(*strokes, size=200):
     return hint
 
 
+def flats(*args, **kwargs):
+    """hybrid_colors' uint8 layer as (rgb, alpha) in [0, 1]."""
+    layer = hybrid_colors(*args, **kwargs)
+    assert layer.dtype == np.uint8 and layer.shape[2] == 4
+    return layer[:, :, :3] / 255.0, layer[:, :, 3] / 255.0
+
+
 def no_hints(size=200):
     return np.zeros((size, size, 4), np.uint8)
 
 
-def network(size=200, rgb=(0.5, 0.6, 0.7)):
+def network(size=200, rgb=NETWORK_RGB):
     return np.broadcast_to(np.float32(rgb), (size, size, 3)).copy()
 
 
 def test_hinted_region_is_flat_hint_colour_and_outside_is_transparent():
-    rgb, alpha = hybrid_colors(two_boxes(), hints_with(((40, 100), (70, 100)) and ((40, 100, 70, 100), RED)),
-                               network(), line_width=3)
+    rgb, alpha = flats(two_boxes(), hints_with(((40, 100), (70, 100)) and ((40, 100, 70, 100), RED)),
+                       network(), line_width=3)
     inside_left = rgb[50:150, 30:85]
     assert np.allclose(inside_left, RED) and (alpha[50:150, 30:85] == 1).all()
     assert (alpha[5:15, :] == 0).all() and (alpha[:, 190:] == 0).all()  # outside the figure
 
 
 def test_regions_no_hint_reaches_take_the_networks_colour():
-    rgb, alpha = hybrid_colors(two_boxes(), hints_with(((40, 100, 70, 100), RED)), network(), line_width=3)
-    np.testing.assert_allclose(rgb[60:140, 115:170], np.broadcast_to((0.5, 0.6, 0.7), (80, 55, 3)), atol=1e-6)
+    rgb, alpha = flats(two_boxes(), hints_with(((40, 100, 70, 100), RED)), network(), line_width=3)
+    np.testing.assert_allclose(rgb[60:140, 115:170], np.broadcast_to(NETWORK_RGB, (80, 55, 3)), atol=ROUNDING)
     assert (alpha[60:140, 115:170] == 1).all()
 
 
 def test_a_network_colour_near_a_hint_colour_becomes_exactly_that_hint_colour():
     near_red = network(rgb=(0.85, 0.1, 0.15))
-    rgb, _ = hybrid_colors(two_boxes(), hints_with(((40, 100, 70, 100), RED)), near_red, line_width=3)
+    rgb, _ = flats(two_boxes(), hints_with(((40, 100, 70, 100), RED)), near_red, line_width=3)
     assert np.allclose(rgb[60:140, 115:170], RED)
     far_from_red = network(rgb=(0.2, 0.7, 0.3))
-    rgb, _ = hybrid_colors(two_boxes(), hints_with(((40, 100, 70, 100), RED)), far_from_red, line_width=3)
-    assert np.allclose(rgb[60:140, 115:170], (0.2, 0.7, 0.3))
+    rgb, _ = flats(two_boxes(), hints_with(((40, 100, 70, 100), RED)), far_from_red, line_width=3)
+    assert np.allclose(rgb[60:140, 115:170], (0.2, 0.7, 0.3), atol=ROUNDING)
 
 
 def test_a_stroke_overflowing_its_region_does_not_colour_the_neighbour_or_background():
     # mostly in the left box, its end crossing the line into the right box and below the figure
     overflowing = hints_with(((40, 120, 112, 120), RED), ((60, 140, 60, 175), BLUE))
-    rgb, alpha = hybrid_colors(two_boxes(), overflowing, network(), line_width=3)
-    assert np.allclose(rgb[60:140, 125:170], (0.5, 0.6, 0.7))  # right box keeps the network colour
+    rgb, alpha = flats(two_boxes(), overflowing, network(), line_width=3)
+    assert np.allclose(rgb[60:140, 125:170], NETWORK_RGB, atol=ROUNDING)  # right box keeps the network colour
     assert (alpha[168:200, :] == 0).all()  # background stays transparent
 
 
 def test_small_gaps_in_an_outline_are_closed():
-    rgb, alpha = hybrid_colors(two_boxes(gap=3), hints_with(((40, 100, 70, 100), RED)), network(),
-                               line_width=3)
+    rgb, alpha = flats(two_boxes(gap=3), hints_with(((40, 100, 70, 100), RED)), network(), line_width=3)
     assert (alpha[0:30, :] == 0).all()  # the hint did not leak out through the gap
     assert np.allclose(rgb[50:150, 30:85], RED)
 
@@ -78,16 +86,14 @@ def test_small_gaps_in_an_outline_are_closed():
 def test_an_outline_that_does_not_close_still_holds_its_hint_colour():
     """A 10 px gap is far wider than the lines: the box's paper joins the background, yet the
     hint inside colours the box, not the background."""
-    rgb, alpha = hybrid_colors(two_boxes(gap=10), hints_with(((40, 120, 70, 120), RED)), network(),
-                               line_width=3)
+    rgb, alpha = flats(two_boxes(gap=10), hints_with(((40, 120, 70, 120), RED)), network(), line_width=3)
     assert (alpha[50:150, 30:85] == 1).all() and np.allclose(rgb[50:150, 30:85], RED)
     assert (alpha[0:30, :] == 0).all() and (alpha[:, 190:] == 0).all()
 
 
 def test_an_unhinted_figure_whose_outline_does_not_close_takes_the_networks_colour():
-    rgb, alpha = hybrid_colors(two_boxes(gap=10), no_hints(), network(),
-                               line_width=3)
-    assert (alpha[50:150, 30:85] == 1).all() and np.allclose(rgb[50:150, 30:85], (0.5, 0.6, 0.7))
+    rgb, alpha = flats(two_boxes(gap=10), no_hints(), network(), line_width=3)
+    assert (alpha[50:150, 30:85] == 1).all() and np.allclose(rgb[50:150, 30:85], NETWORK_RGB, atol=ROUNDING)
     assert (alpha[0:30, :] == 0).all() and (alpha[:, 190:] == 0).all()
 
 
@@ -103,20 +109,20 @@ def cut_by_the_canvas_edge(paint=(0.5, 0.6, 0.7)):
 
 def test_without_hints_a_figure_cut_by_the_canvas_edge_takes_the_networks_colour():
     line, painted = cut_by_the_canvas_edge()
-    rgb, alpha = hybrid_colors(line, no_hints(), painted, line_width=3)
-    assert (alpha[130:, 90:110] == 1).all() and np.allclose(rgb[130:, 90:110], (0.5, 0.6, 0.7), atol=0.02)
+    rgb, alpha = flats(line, no_hints(), painted, line_width=3)
+    assert (alpha[130:, 90:110] == 1).all() and np.allclose(rgb[130:, 90:110], NETWORK_RGB, atol=0.02)
     assert (alpha[:100] == 0).all()  # the surround stays paper
 
 
 def test_without_hints_a_border_region_the_network_paints_white_stays_transparent():
     line, painted = cut_by_the_canvas_edge(paint=(0.99, 0.99, 0.98))
-    _, alpha = hybrid_colors(line, no_hints(), painted, line_width=3)
+    _, alpha = flats(line, no_hints(), painted, line_width=3)
     assert (alpha == 0).all()
 
 
 def test_with_hints_only_hinted_border_regions_are_painted():
     line, painted = cut_by_the_canvas_edge()
-    _, alpha = hybrid_colors(line, hints_with(((20, 20, 40, 20), BLUE)), painted, line_width=3)
+    _, alpha = flats(line, hints_with(((20, 20, 40, 20), BLUE)), painted, line_width=3)
     assert (alpha[130:, 90:110] == 0).all()  # the user painted elsewhere: this region is theirs to hint
 
 
@@ -126,7 +132,7 @@ def test_a_narrow_strip_walled_in_only_by_closing_wide_gaps_stays_transparent():
     line = np.full((200, 200), 255, np.uint8)
     cv2.rectangle(line, (20, 80), (180, 108), 0, 3)
     line[83:96, 18:24] = 255  # the gap in the left end
-    rgb, alpha = hybrid_colors(line, no_hints(), network(), line_width=3)
+    rgb, alpha = flats(line, no_hints(), network(), line_width=3)
     assert (alpha[86:102, 30:170] == 0).all()
 
 
@@ -160,16 +166,15 @@ def test_a_region_too_small_for_the_network_grid_reads_the_network_where_it_lies
 
 
 def test_a_stroke_painting_the_background_colours_it_up_to_where_the_border_is_nearer():
-    rgb, alpha = hybrid_colors(two_boxes(), hints_with(((70, 180, 130, 180), BLUE)), network(),
-                               line_width=3)
+    rgb, alpha = flats(two_boxes(), hints_with(((70, 180, 130, 180), BLUE)), network(), line_width=3)
     assert (alpha[172:188, 70:130] == 1).all() and np.allclose(rgb[172:188, 70:130], BLUE)
     assert (alpha[0:20, :] == 0).all()  # far from the stroke, the border key wins
-    assert np.allclose(rgb[60:140, 30:85], (0.5, 0.6, 0.7))  # the figure keeps its own colours
+    assert np.allclose(rgb[60:140, 30:85], NETWORK_RGB, atol=ROUNDING)  # the figure keeps its own colours
 
 
 def test_several_hint_colours_in_one_region_split_it_by_nearest_hint():
     hint = hints_with(((30, 60, 40, 60), RED), ((30, 140, 40, 140), BLUE))
-    rgb, _ = hybrid_colors(two_boxes(), hint, network(), line_width=3)
+    rgb, _ = flats(two_boxes(), hint, network(), line_width=3)
     assert np.allclose(rgb[55, 60], RED) and np.allclose(rgb[145, 60], BLUE)
 
 
@@ -177,8 +182,8 @@ def test_shading_adds_the_networks_light_and_dark():
     shaded_network = network()
     shaded_network[:, :60] -= 0.2  # the network darkens the left part of the left box
     hint = hints_with(((40, 100, 70, 100), (0.6, 0.6, 0.6)))
-    flat, _ = hybrid_colors(two_boxes(), hint, shaded_network, line_width=3, shading=0.0)
-    shaded, _ = hybrid_colors(two_boxes(), hint, shaded_network, line_width=3, shading=1.0)
+    flat, _ = flats(two_boxes(), hint, shaded_network, line_width=3, shading=0.0)
+    shaded, _ = flats(two_boxes(), hint, shaded_network, line_width=3, shading=1.0)
     assert np.allclose(flat[100, 30], flat[100, 80])
     assert shaded[100, 30, 0] < flat[100, 30, 0] < shaded[100, 80, 0]
 
@@ -228,6 +233,6 @@ def test_full_bleed_art_takes_its_hint_colour_in_the_whole_region():
     line = np.full((200, 200), 255, np.uint8)
     cv2.line(line, (0, 120), (199, 100), 0, 3)
     hint = hints_with(((20, 30, 50, 30), BLUE), ((150, 170, 180, 170), GREEN))
-    rgb, alpha = hybrid_colors(line, hint, network(), line_width=3)
+    rgb, alpha = flats(line, hint, network(), line_width=3)
     assert (alpha == 1).all()
     assert np.allclose(rgb[5:90, :], BLUE) and np.allclose(rgb[135:, :], GREEN)
