@@ -47,7 +47,7 @@ def fit(rgba: np.ndarray, max_side: int) -> np.ndarray:
     if scale >= 1.0:
         return rgba
     height, width = (max(1, round(side * scale)) for side in rgba.shape[:2])
-    return imaging.straight_rgba8(imaging.premultiplied_planes(rgba, "image"), height, width)
+    return imaging.straight_rgba8(imaging.premultiplied(rgba, "image"), height, width)
 
 
 def over_white(rgba: np.ndarray) -> np.ndarray:

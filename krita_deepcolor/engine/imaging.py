@@ -101,30 +101,34 @@ def shrink_lines(line8: np.ndarray, height: int, width: int) -> np.ndarray:
     return resize(line8, height, width)
 
 
-def premultiplied_planes(rgba: np.ndarray, what: str = "hints") -> list[np.ndarray]:
-    """RGBA layer -> premultiplied uint8 planes [R*A, G*A, B*A, A] at its own size.
+def _alpha_everywhere(rgba8: np.ndarray) -> np.ndarray:
+    """(A, A, A, 255) per pixel: multiplying or dividing RGBA by it leaves alpha as it was."""
+    return cv2.cvtColor(cv2.extractChannel(rgba8, 3), cv2.COLOR_GRAY2RGBA)
+
+
+def premultiplied(rgba: np.ndarray, what: str = "hints") -> np.ndarray:
+    """RGBA layer -> premultiplied uint8 RGBA (R*A, G*A, B*A, A) at its own size.
 
     Resampling premultiplied never lets the colour of transparent pixels leak in.
     """
-    *rgb, alpha = cv2.split(np.ascontiguousarray(to_rgba8(rgba, what)))
-    return [cv2.multiply(plane, alpha, scale=1.0 / 255.0) for plane in rgb] + [alpha]
+    rgba8 = np.ascontiguousarray(to_rgba8(rgba, what))
+    return cv2.multiply(rgba8, _alpha_everywhere(rgba8), scale=1.0 / 255.0)
 
 
-def straight_rgba8(planes: list[np.ndarray], height: int, width: int) -> np.ndarray:
-    """Premultiplied planes resampled to (height, width) -> straight uint8 RGBA."""
-    *rgb, alpha = [resize(plane, height, width) for plane in planes]
-    straight = [cv2.divide(plane, alpha, scale=255.0) for plane in rgb]  # x / 0 gives 0
-    return np.stack([*straight, alpha], axis=2)
+def straight_rgba8(premultiplied_rgba: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Premultiplied RGBA resampled to (height, width) -> straight uint8 RGBA."""
+    resized = resize(premultiplied_rgba, height, width)
+    return cv2.divide(resized, _alpha_everywhere(resized), scale=255.0)  # x / 0 gives 0
 
 
-def hint_from_planes(planes: list[np.ndarray] | None, height: int, width: int) -> np.ndarray:
-    """Premultiplied hint planes -> the contract's ``hint`` at (height, width): float32 straight
-    RGBA. ``None`` means no hints: all zero."""
-    if planes is None:
+def hint_from_premultiplied(premultiplied_rgba: np.ndarray | None, height: int, width: int) -> np.ndarray:
+    """Premultiplied hints -> the contract's ``hint`` at (height, width): float32 straight RGBA.
+    ``None`` means no hints: all zero."""
+    if premultiplied_rgba is None:
         return np.zeros((height, width, 4), np.float32)
-    return straight_rgba8(planes, height, width).astype(np.float32) * np.float32(1.0 / 255.0)
+    return straight_rgba8(premultiplied_rgba, height, width).astype(np.float32) * np.float32(1.0 / 255.0)
 
 
 def hint_at_size(hint_rgba: np.ndarray | None, height: int, width: int) -> np.ndarray:
     """Hint layer -> the contract's ``hint`` at (height, width)."""
-    return hint_from_planes(None if hint_rgba is None else premultiplied_planes(hint_rgba), height, width)
+    return hint_from_premultiplied(None if hint_rgba is None else premultiplied(hint_rgba), height, width)

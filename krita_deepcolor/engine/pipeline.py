@@ -18,9 +18,9 @@ from .finish import draw_lines, upsample_colors
 from .imaging import (
     as_rgba,
     full_scale,
-    hint_from_planes,
+    hint_from_premultiplied,
     line_levels,
-    premultiplied_planes,
+    premultiplied,
     resize,
     shrink_lines,
     straight_rgba8,
@@ -69,10 +69,11 @@ def check_layers(line_rgba: np.ndarray, hint_rgba: np.ndarray | None) -> tuple[n
     if hint_rgba.shape[:2] != line_rgba.shape[:2]:
         raise InputError(f"hints are {hint_rgba.shape[1]}x{hint_rgba.shape[0]} but line art is "
                          f"{line_rgba.shape[1]}x{line_rgba.shape[0]}: both must be the same size")
-    alpha = hint_rgba[:, :, 3]
-    if not alpha.any():
+    # (one contiguous copy of the alpha plane: cheaper than two strided passes over the layer)
+    alpha = cv2.extractChannel(np.ascontiguousarray(hint_rgba), 3)
+    if not cv2.countNonZero(alpha):
         return line_rgba, None  # an empty hint layer: colour without hints
-    if alpha.min() >= full_scale(hint_rgba):
+    if cv2.minMaxLoc(alpha)[0] >= full_scale(hint_rgba):
         raise InputError("hints are fully opaque: paint hint strokes on a transparent layer")
     return line_rgba, hint_rgba
 
@@ -85,7 +86,8 @@ def _pad(array: np.ndarray, padded: tuple[int, int], value: float) -> np.ndarray
     return np.pad(array, widths, mode="constant", constant_values=value)
 
 
-def _hybrid(line: np.ndarray, hint_planes, color: np.ndarray, line_width: float | None, options: Options):
+def _hybrid(line: np.ndarray, hint_premultiplied: np.ndarray | None, color: np.ndarray,
+            line_width: float | None, options: Options):
     """Hybrid finishing at (at most) FINISH_MAX_SIDE, then brought to the canvas."""
     canvas = line.shape
     finish_side = FINISH_MAX_SIDE
@@ -94,10 +96,10 @@ def _hybrid(line: np.ndarray, hint_planes, color: np.ndarray, line_width: float 
         finish_side = min(finish_side, max(FINISH_MIN_SIDE, lines_fit))
     finish = plan_work(canvas, finish_side, 1).work
     line_finish = shrink_lines(line, *finish)
-    if hint_planes is None:
+    if hint_premultiplied is None:
         hint_finish = np.zeros(finish + (4,), np.uint8)
     else:
-        hint_finish = straight_rgba8(hint_planes, *finish)
+        hint_finish = straight_rgba8(hint_premultiplied, *finish)
         hint_finish[:, :, 3] = cv2.convertScaleAbs(hint_finish[:, :, 3], alpha=options.hint_strength)
     scale = finish[0] / canvas[0]
     layer = hybrid_colors(line_finish, hint_finish, color,
@@ -139,8 +141,8 @@ def colorize(model: Model, line_rgba: np.ndarray, hint_rgba: np.ndarray | None =
     line_width = estimate_line_width(line) if options.match_line_width else None
     plan = plan_work(line.shape, options.max_side, info.size_multiple, line_width, info.line_width)
     line_work = resize(line, *plan.work).astype(np.float32) * np.float32(1.0 / 255.0)
-    hint_planes = None if hint_rgba is None else premultiplied_planes(hint_rgba)
-    hint_work = hint_from_planes(hint_planes, *plan.work)
+    hint_premultiplied = None if hint_rgba is None else premultiplied(hint_rgba)
+    hint_work = hint_from_premultiplied(hint_premultiplied, *plan.work)
     hint_work[:, :, 3] *= np.float32(options.hint_strength)
     np.clip(hint_work[:, :, 3], 0.0, 1.0, out=hint_work[:, :, 3])
     step("prepare")
@@ -156,7 +158,7 @@ def colorize(model: Model, line_rgba: np.ndarray, hint_rgba: np.ndarray | None =
     if options.finishing == "raw":
         rgba = upsample_colors(color, line_work, plan.canvas)
     else:
-        rgba = _hybrid(line, hint_planes, color, line_width, options)
+        rgba = _hybrid(line, hint_premultiplied, color, line_width, options)
     if options.with_lines:
         rgba = draw_lines(rgba, line)
     step("finish")

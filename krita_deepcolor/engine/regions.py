@@ -170,6 +170,15 @@ def _network_means(regions: Regions, network: np.ndarray, within: np.ndarray | N
     return means.astype(np.float32)
 
 
+def region_areas(labels: np.ndarray, count: int) -> np.ndarray:
+    """(count,) pixels in each region. Counted a block of rows at a time: bincount copies its
+    input to 64 bits, and a canvas-sized copy into fresh memory costs more than the counting."""
+    areas = np.zeros(count, np.int64)
+    for top in range(0, labels.shape[0], 256):
+        areas += np.bincount(labels[top:top + 256].ravel(), minlength=count)
+    return areas
+
+
 def accepted_hints(hinted: np.ndarray, regions: Regions) -> np.ndarray:
     """Hint pixels that count for the region they lie in (see STROKE_SHARE, REGION_SHARE)."""
     labels, count = regions.labels, regions.count
@@ -179,7 +188,7 @@ def accepted_hints(hinted: np.ndarray, regions: Regions) -> np.ndarray:
     pair = stroke_ids[hinted].astype(np.int64) * count + labels[hinted]
     in_pair = np.bincount(pair, minlength=strokes * count).reshape(strokes, count)
     stroke_size = in_pair.sum(axis=1, keepdims=True)
-    region_size = np.bincount(labels.ravel(), minlength=count)[None, :]
+    region_size = region_areas(labels, count)[None, :]
     share = np.where(regions.outside, OUTSIDE_STROKE_SHARE, STROKE_SHARE)[None, :]
     keep = (in_pair >= share * stroke_size) | (in_pair >= REGION_SHARE * region_size)
     accepted = np.zeros_like(hinted)
