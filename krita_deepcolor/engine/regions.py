@@ -55,6 +55,12 @@ class Regions:
     border_share: np.ndarray  # (count,) float: share of the canvas border pixels in each region
     paper: np.ndarray  # (h, w) bool: pixels away from the ink, whose colour speaks for the region
     radius: int  # gaps up to about twice this were closed
+    found: Regions | None = None  # the same regions at the smaller size they were found at
+
+    @property
+    def as_found(self) -> Regions:
+        """These regions at the size they were found at (work there is cheaper)."""
+        return self.found or self
 
     @property
     def surround(self) -> np.ndarray:
@@ -91,7 +97,7 @@ def find_regions(line8: np.ndarray, radius: int) -> Regions:
                              round(radius / factor))
         return Regions(labels=_on_grid(small.labels, line8.shape), count=small.count,
                        outside=small.outside, border_share=small.border_share,
-                       paper=_on_grid(small.paper, line8.shape), radius=radius)
+                       paper=_on_grid(small.paper, line8.shape), radius=radius, found=small)
     ink = np.where(line8 < INK_THRESHOLD * 255, np.uint8(255), np.uint8(0))
     # Walls: the ink grown by ``radius``. Dilating costs radius^2 per pixel: for the wide closing
     # of open outlines a distance threshold is far cheaper.
@@ -274,16 +280,20 @@ def snap_to_palette(colours: np.ndarray, palette: np.ndarray) -> np.ndarray:
 def _colour_open_figures(closed: Regions, area: np.ndarray, network: np.ndarray, layer) -> np.ndarray:
     """The parts of border regions (``area``) that lie inside a figure whose outline does not
     close take the network's colour, flat per closed-up region. Returns those pixels."""
-    pockets = area & ~closed.outside[closed.labels]
-    if not pockets.any():
-        return pockets
+    found = closed.as_found  # (depths are measured at the size the regions were found at)
+    found_pockets = _on_grid(area, found.labels.shape) & ~found.outside[found.labels]
+    if not found_pockets.any():
+        return np.zeros(area.shape, bool)
     # Closing wide gaps also walls in background between nearby parts of a figure (between two
     # letters, a wing and a body): such strips are narrow; the inside of a figure is wide.
-    depth = cv2.distanceTransform(pockets.astype(np.uint8), cv2.DIST_L2, 3)
+    depth = cv2.distanceTransform(found_pockets.astype(np.uint8), cv2.DIST_L2, 3)
     deepest = np.zeros(closed.count, np.float32)
-    np.maximum.at(deepest, closed.labels[pockets], depth[pockets])
-    pockets &= (deepest >= FIGURE_DEPTH * closed.radius)[closed.labels]
-    layer[pockets] = _rgba_rows(_network_means(closed, network, within=pockets), True)[closed.labels[pockets]]
+    np.maximum.at(deepest, found.labels[found_pockets], depth[found_pockets])
+    figure = deepest >= FIGURE_DEPTH * found.radius
+    found_pockets &= figure[found.labels]
+    pockets = area & figure[closed.labels]
+    colours = _rgba_rows(_network_means(found, network, within=found_pockets), True)
+    layer[pockets] = colours[closed.labels[pockets]]
     return pockets
 
 
