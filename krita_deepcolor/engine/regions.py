@@ -10,7 +10,8 @@ Regions are the areas the line art encloses, with small gaps in the outlines clo
   from the strokes competes with a transparent key along the border (filling it all would be
   wrong whenever a figure touches the canvas edge or leaks through a wide gap). Any other
   border region is a piece of full-bleed art (lines run into the border, as a horizon does):
-  it takes its hint colour whole;
+  it takes its hint colour whole, unless the stroke lies mostly inside a figure's closed-up
+  area (then it is meant for that figure only);
 * regions no hint reaches take the network's colour, flat per region, or the user's hint
   colour where the network's lies close to it;
 * with no hint at all, the network also decides which border regions (other than the surround)
@@ -302,7 +303,14 @@ def _colour_outside(line8, regions: Regions, closed: Regions, pockets, seeds, hi
     """Hinted regions touching the border (``area``): open figures or painted background. What
     no hint claims stays clear, except ``pockets`` (figure insides, the network's colour)."""
     in_figure = ~closed.outside[closed.labels]
-    figure_seeds, background_seeds = seeds & in_figure, seeds & ~in_figure
+    # A stroke mostly inside a figure's closed-up area is meant for that figure: the part of it
+    # past the closing does not ask for the background to be painted.
+    strokes, stroke_ids = cv2.connectedComponents(seeds.astype(np.uint8), connectivity=8)
+    seed_strokes = stroke_ids[seeds]
+    inside = np.bincount(seed_strokes, weights=in_figure[seeds], minlength=strokes)
+    for_figure = inside >= 0.5 * np.bincount(seed_strokes, minlength=strokes)
+    figure_seeds = seeds & in_figure
+    background_seeds = seeds & ~in_figure & ~for_figure[stroke_ids]
     flat = layer[:, :, :3]
     painted = np.zeros(area.shape, bool)
     if figure_seeds.any():

@@ -236,3 +236,16 @@ def test_full_bleed_art_takes_its_hint_colour_in_the_whole_region():
     rgb, alpha = flats(line, hint, network(), line_width=3)
     assert (alpha == 1).all()
     assert np.allclose(rgb[5:90, :], BLUE) and np.allclose(rgb[135:, :], GREEN)
+
+
+def test_a_stroke_mostly_inside_an_open_figure_does_not_paint_full_bleed_background():
+    """Below a horizon (two border regions, no surround) stands a box whose top edge has a gap;
+    the stroke inside it runs out through the gap. Only the box is meant."""
+    line = np.full((200, 200), 255, np.uint8)
+    cv2.line(line, (0, 60), (199, 60), 0, 3)
+    cv2.rectangle(line, (60, 100), (140, 180), 0, 3)
+    line[98:103, 95:106] = 255  # a 10 px gap: wider than the gap closing, narrower than the wide one
+    rgb, alpha = flats(line, hints_with(((100, 150, 100, 92), RED)), network(), line_width=3)
+    assert (alpha[110:170, 70:130] == 1).all() and np.allclose(rgb[110:170, 70:130], RED)
+    assert (alpha[120:190, 5:40] == 0).all() and (alpha[185:, :] == 0).all()  # the ground beside it
+    assert (alpha[:50] == 0).all()  # the sky
