@@ -5,7 +5,14 @@ import numpy as np
 import pytest
 
 from krita_deepcolor.engine import Options, colorize, load_model
-from krita_deepcolor.engine.regions import Regions, _network_means, find_regions, hybrid_colors
+from krita_deepcolor.engine.regions import (
+    FLOOD_MAX_SIDE,
+    Regions,
+    _network_means,
+    find_regions,
+    hybrid_colors,
+    watershed_flood,
+)
 from tests import contract_models
 
 RED, BLUE, GREEN = (1.0, 0.0, 0.0), (0.0, 0.0, 1.0), (0.0, 1.0, 0.0)
@@ -249,3 +256,29 @@ def test_a_stroke_mostly_inside_an_open_figure_does_not_paint_full_bleed_backgro
     assert (alpha[110:170, 70:130] == 1).all() and np.allclose(rgb[110:170, 70:130], RED)
     assert (alpha[120:190, 5:40] == 0).all() and (alpha[185:, :] == 0).all()  # the ground beside it
     assert (alpha[:50] == 0).all()  # the sky
+
+
+def test_several_hints_in_one_region_flood_it_along_the_lines_inside():
+    """An inner square whose top edge has a gap joins the box it stands in: one region, two
+    colours. The inner square's wall, not the straight-line distance, decides where each ends."""
+    line = np.full((200, 200), 255, np.uint8)
+    cv2.rectangle(line, (20, 20), (180, 180), 0, 3)
+    cv2.rectangle(line, (60, 60), (140, 140), 0, 3)
+    line[57:64, 94:107] = 255  # a 12 px gap: left open by the gap closing
+    hint = hints_with(((160, 80, 160, 120), RED), ((70, 80, 70, 120), BLUE))
+    rgb, alpha = flats(line, hint, network(), line_width=3)
+    assert np.allclose(rgb[75:125, 70:133], BLUE)  # its right part is nearer the red stroke
+    assert np.allclose(rgb[30:170, 148:175], RED)
+
+
+def test_a_big_flood_runs_smaller_and_keeps_one_pixel_strokes_and_thin_walls():
+    size = 2 * FLOOD_MAX_SIDE + 100  # flooded at a third of the size
+    line = np.full((size, size), 255, np.uint8)
+    line[:, size // 2] = 0  # a 1 px wall
+    seeds = np.zeros((size, size), bool)
+    seeds[100, 100] = seeds[size - 100, size - 100] = True  # one pixel each
+    hint_rgb = np.zeros((size, size, 3), np.uint8)
+    hint_rgb[100, 100], hint_rgb[size - 100, size - 100] = (255, 0, 0), (0, 0, 255)
+    rgb, painted = watershed_flood(line, seeds, hint_rgb, border_key=False)
+    assert painted.all()
+    assert (rgb[:, : size // 2 - 3] == (255, 0, 0)).all() and (rgb[:, size // 2 + 3:] == (0, 0, 255)).all()
