@@ -213,26 +213,6 @@ def _rgba_rows(colours: np.ndarray, opaque) -> np.ndarray:
     return np.concatenate([to_uint8(colours), alpha[:, None]], axis=1)
 
 
-def fill_nearest(labels: np.ndarray, region_ids, seeds: np.ndarray, hint_rgb: np.ndarray,
-                 where: np.ndarray, flat: np.ndarray, painted: np.ndarray) -> None:
-    """In each region of ``region_ids`` (pixels also in ``where``), give every pixel of ``flat``
-    (uint8 RGB) the colour (``hint_rgb``, uint8) of the nearest seed pixel of that same region;
-    marks them in ``painted``."""
-    for region in region_ids:
-        ys, xs = np.nonzero(labels == region)
-        top, bottom, left, right = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
-        inside = labels[top:bottom, left:right] == region
-        own_seeds = seeds[top:bottom, left:right] & inside
-        if not own_seeds.any():
-            continue
-        _, nearest = cv2.distanceTransformWithLabels((~own_seeds).astype(np.uint8), cv2.DIST_L2, 3,
-                                                     labelType=cv2.DIST_LABEL_PIXEL)
-        colours = hint_rgb[top:bottom, left:right][own_seeds][nearest - 1]
-        target = inside & where[top:bottom, left:right]
-        flat[top:bottom, left:right][target] = colours[target]
-        painted[top:bottom, left:right][target] = True
-
-
 # Floods run at most this large: cv2.watershed takes 0.24 s at 2048², and the boundaries between
 # flooded colours lie under the lines at any size.
 FLOOD_MAX_SIDE = 1024
@@ -294,6 +274,15 @@ def watershed_flood(line8: np.ndarray, seeds: np.ndarray, hint_rgb: np.ndarray, 
     return rgb, painted
 
 
+def _flood_regions(line8: np.ndarray, labels: np.ndarray, chosen: np.ndarray, seeds: np.ndarray,
+                   hint_rgb: np.ndarray, where: np.ndarray, layer: np.ndarray, painted: np.ndarray) -> None:
+    """Flood each ``chosen`` region of ``labels`` ((count,) bool) from its ``seeds``, over the line
+    art, in ``layer``'s colour; only its pixels also in ``where``. Marks them in ``painted``."""
+    rgb, flooded = watershed_flood(line8, seeds, hint_rgb, border_key=False, within=chosen[labels] & where)
+    layer[:, :, :3][flooded] = rgb[flooded]
+    painted |= flooded
+
+
 def _lab(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(np.ascontiguousarray(rgb, np.float32)[None], cv2.COLOR_RGB2Lab)[0]
 
@@ -328,6 +317,13 @@ def _colour_open_figures(closed: Regions, area: np.ndarray, network: np.ndarray,
     return pockets
 
 
+def _holding(regions: Regions, seeds: np.ndarray) -> np.ndarray:
+    """(count,) bool: the regions that hold any of ``seeds``."""
+    holding = np.zeros(regions.count, bool)
+    holding[regions.labels[seeds]] = True
+    return holding
+
+
 def _colour_outside(line8, regions: Regions, closed: Regions, pockets, seeds, hint_rgb, area,
                     layer) -> None:
     """Hinted regions touching the border (``area``): open figures or painted background. What
@@ -341,20 +337,19 @@ def _colour_outside(line8, regions: Regions, closed: Regions, pockets, seeds, hi
     for_figure = inside >= 0.5 * np.bincount(seed_strokes, minlength=strokes)
     figure_seeds = seeds & in_figure
     background_seeds = seeds & ~in_figure & ~for_figure[stroke_ids]
-    flat = layer[:, :, :3]
     painted = np.zeros(area.shape, bool)
     if figure_seeds.any():
-        fill_nearest(closed.labels, np.unique(closed.labels[figure_seeds]), figure_seeds, hint_rgb,
-                     area, flat, painted)
+        _flood_regions(line8, closed.labels, _holding(closed, figure_seeds), figure_seeds, hint_rgb,
+                       area, layer, painted)
     surround = regions.surround[regions.labels]
     if (background_seeds & surround).any():
         rgb, flooded = watershed_flood(line8, background_seeds & surround, hint_rgb, border_key=True)
         target = area & surround & flooded & ~painted
-        flat[target], painted[target] = rgb[target], True
+        layer[:, :, :3][target], painted[target] = rgb[target], True
     full_bleed_seeds = background_seeds & ~surround
     if full_bleed_seeds.any():
-        fill_nearest(regions.labels, np.unique(regions.labels[full_bleed_seeds]), full_bleed_seeds,
-                     hint_rgb, area & ~painted, flat, painted)
+        _flood_regions(line8, regions.labels, _holding(regions, full_bleed_seeds), full_bleed_seeds,
+                       hint_rgb, area & ~painted, layer, painted)
     layer[:, :, 3][area & ~painted & ~pockets] = 0
 
 
@@ -403,10 +398,10 @@ def hybrid_colors(line8: np.ndarray, hint: np.ndarray, network: np.ndarray, line
     # lines inside the region (open outlines, details) guide where one colour ends.
     mixed_inside = np.nonzero(has_hint & mixed & ~regions.outside)[0]
     if mixed_inside.size:
-        in_mixed = np.zeros(count, bool)
-        in_mixed[mixed_inside] = True
-        rgb, flooded = watershed_flood(line8, hinted, hint_rgb, border_key=False, within=in_mixed[labels])
-        flat[flooded] = rgb[flooded]
+        chosen = np.zeros(count, bool)
+        chosen[mixed_inside] = True
+        everywhere = np.ones(labels.shape, bool)
+        _flood_regions(line8, labels, chosen, hinted, hint_rgb, everywhere, layer, np.zeros_like(everywhere))
 
     # Shading is the network's light and dark about the network colour each pixel's flat had.
     reference = np.take(network_means, labels, axis=0) if shading > 0 else None
