@@ -1,7 +1,8 @@
 """Hybrid finishing: let the deterministic flood carry the hints, the network the rest.
 
 Regions are the areas the line art encloses, with small gaps in the outlines closed. Then:
-* a region with hints takes the hint colour (several hint colours: each pixel the nearest);
+* a region with hints takes the hint colour (several hint colours flood it along the lines
+  inside it, as in Krita's Colorize Mask);
 * regions touching the canvas border hold the background and any figure whose outline does
   not close; closing much larger gaps tells them apart. The background is transparent unless
   hinted; the inside of such a figure is coloured like any region (by the hint in its
