@@ -480,7 +480,12 @@ def main(argv=None) -> int:
     if parallel.world == 1:  # finish the step and save; under torchrun the launcher handles signals
         previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        return trainer.fit()
+        result = trainer.fit()
+        if parallel.world > 1:
+            # every rank done with its last collective before any tears the group down (once,
+            # in CI, a rank aborted at exit: "terminate called without an active exception")
+            dist.barrier()
+        return result
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
