@@ -6,13 +6,14 @@ Regions are the areas the line art encloses, with small gaps in the outlines clo
 * regions touching the canvas border hold the background and any figure whose outline does
   not close; closing much larger gaps tells them apart. The background is transparent unless
   hinted; the inside of such a figure is coloured like any region (by the hint in its
-  closed-up area, or the network). A hint in the background paints it: a region that owns
-  nearly all of the canvas border is the empty surround of a figure, where a watershed flood
-  from the strokes competes with a transparent key along the border (filling it all would be
-  wrong whenever a figure touches the canvas edge or leaks through a wide gap). Any other
-  border region is a piece of full-bleed art (lines run into the border, as a horizon does):
-  it takes its hint colour whole, unless the stroke lies mostly inside a figure's closed-up
-  area (then it is meant for that figure only);
+  closed-up area, or the network). A hint in the background paints it: in the empty
+  surround of a figure (the region that owns nearly all of the canvas border, or any border
+  region the network paints as paper) a watershed flood from the strokes competes with a
+  transparent key along the border (filling it all would be wrong whenever a figure touches
+  the canvas edge or leaks through a wide gap). Any other border region is a piece of
+  full-bleed art (lines run into the border, as a horizon does): it takes its hint colour
+  whole, unless the stroke lies mostly inside a figure's closed-up area (then it is meant for
+  that figure only);
 * regions no hint reaches take the network's colour, flat per region, or the user's hint
   colour where the network's lies close to it;
 * with no hint at all, the network also decides which border regions (other than the surround)
@@ -43,8 +44,9 @@ FIGURE_DEPTH = 3
 # An unhinted region whose network colour lies this close (CIE76) to a hint colour takes the
 # hint colour (30: on 40 validation pairs, 20 helped less, 40 started to hurt).
 SNAP_DELTA_E = 30.0
-# With no hints, a border region whose network colour lies this close (CIE76) to white is paper
-# (5: on 40 validation pairs 0-5 scored alike, 10 left fewer figures coloured).
+# A border region whose network colour lies this close (CIE76) to white is paper: with no hints
+# it stays clear (5: on 40 validation pairs 0-5 scored alike, 10 left fewer figures coloured);
+# a hint in it floods it against a border key, as in the surround (5: 15 measured worse).
 PAPER_DELTA_E = 5.0
 MIXED_HINTS_VARIANCE = 0.004  # per-channel colour variance above which a region holds several hints
 
@@ -326,9 +328,10 @@ def _holding(regions: Regions, seeds: np.ndarray) -> np.ndarray:
 
 
 def _colour_outside(line8, regions: Regions, closed: Regions, pockets, seeds, hint_rgb, area,
-                    layer) -> None:
-    """Hinted regions touching the border (``area``): open figures or painted background. What
-    no hint claims stays clear, except ``pockets`` (figure insides, the network's colour)."""
+                    layer, background) -> None:
+    """Hinted regions touching the border (``area``): open figures or painted background
+    (``background``, (count,) bool: the regions flooded against a border key). What no hint
+    claims stays clear, except ``pockets`` (figure insides, the network's colour)."""
     in_figure = ~closed.outside[closed.labels]
     # A stroke mostly inside a figure's closed-up area is meant for that figure: the part of it
     # past the closing does not ask for the background to be painted.
@@ -342,12 +345,12 @@ def _colour_outside(line8, regions: Regions, closed: Regions, pockets, seeds, hi
     if figure_seeds.any():
         _flood_regions(line8, closed.labels, _holding(closed, figure_seeds), figure_seeds, hint_rgb,
                        area, layer, painted)
-    surround = regions.surround[regions.labels]
-    if (background_seeds & surround).any():
-        rgb, flooded = watershed_flood(line8, background_seeds & surround, hint_rgb, border_key=True)
-        target = area & surround & flooded & ~painted
+    keyed = background[regions.labels]
+    if (background_seeds & keyed).any():
+        rgb, flooded = watershed_flood(line8, background_seeds & keyed, hint_rgb, border_key=True)
+        target = area & keyed & flooded & ~painted
         layer[:, :, :3][target], painted[target] = rgb[target], True
-    full_bleed_seeds = background_seeds & ~surround
+    full_bleed_seeds = background_seeds & ~keyed
     if full_bleed_seeds.any():
         _flood_regions(line8, regions.labels, _holding(regions, full_bleed_seeds), full_bleed_seeds,
                        hint_rgb, area & ~painted, layer, painted)
@@ -385,12 +388,11 @@ def hybrid_colors(line8: np.ndarray, hint: np.ndarray, network: np.ndarray, line
     # single hint, the user has not said what to paint: border regions the network paints in
     # colour are taken as figure, except the surround of the figure (the network's haze there
     # is no reason to cover the paper; with hints, its colours spill around the strokes).
+    whiteness = np.linalg.norm(_lab(network_means) - _lab(np.ones((1, 3), np.float32)), axis=1)
     if has_hint.any():
         clear = regions.outside & ~has_hint
     else:
-        white = np.ones((1, 3), np.float32)
-        paper_like = np.linalg.norm(_lab(network_means) - _lab(white), axis=1) < PAPER_DELTA_E
-        clear = regions.outside & (paper_like | regions.surround)
+        clear = regions.outside & ((whiteness < PAPER_DELTA_E) | regions.surround)
     # One table lookup builds the whole layer (uint8: a quarter of the memory traffic of floats).
     layer = np.take(_rgba_rows(region_colours, ~clear), labels, axis=0)
     flat = layer[:, :, :3]
@@ -415,8 +417,9 @@ def hybrid_colors(line8: np.ndarray, hint: np.ndarray, network: np.ndarray, line
             reference[pockets] = _unit(flat[pockets])
         outside_hinted = (has_hint & regions.outside)[labels]
         if outside_hinted.any():
+            background = regions.surround | (whiteness < PAPER_DELTA_E)
             _colour_outside(line8, regions, closed, pockets, hinted & outside_hinted, hint_rgb,
-                            outside_hinted, layer)
+                            outside_hinted, layer, background)
 
     if reference is not None:  # (means of colours in [0, 1] need no clipping; shading does)
         if network.shape[:2] != labels.shape:

@@ -282,3 +282,17 @@ def test_a_big_flood_runs_smaller_and_keeps_one_pixel_strokes_and_thin_walls():
     rgb, painted = watershed_flood(line, seeds, hint_rgb, border_key=False)
     assert painted.all()
     assert (rgb[:, : size // 2 - 3] == (255, 0, 0)).all() and (rgb[:, size // 2 + 3:] == (0, 0, 255)).all()
+
+
+def test_a_hint_in_background_the_network_paints_as_paper_floods_against_the_border():
+    """A band running from the top to the bottom edge splits the background in two, so neither
+    side is the surround; the network paints both white: a stroke colours only its surroundings."""
+    line = np.full((200, 200), 255, np.uint8)
+    line[:, 80:82] = line[:, 118:120] = 0
+    hint = hints_with(((50, 100, 60, 100), BLUE))
+    white = network(rgb=(1.0, 1.0, 1.0))
+    rgb, alpha = flats(line, hint, white, line_width=3)
+    assert (alpha[95:106, 50:61] == 1).all() and np.allclose(rgb[95:106, 50:61], BLUE)
+    assert (alpha[:5, :5] == 0).all() and (alpha[-5:, :5] == 0).all()  # the corners stay paper
+    _, alpha = flats(line, hint, network(), line_width=3)  # painted in colour: full-bleed art
+    assert (alpha[:, :78] == 1).all()
