@@ -278,12 +278,15 @@ def watershed_flood(line8: np.ndarray, seeds: np.ndarray, hint_rgb: np.ndarray, 
 
 
 def _flood_regions(line8: np.ndarray, labels: np.ndarray, chosen: np.ndarray, seeds: np.ndarray,
-                   hint_rgb: np.ndarray, where: np.ndarray, layer: np.ndarray, painted: np.ndarray) -> None:
+                   hint_rgb: np.ndarray, layer: np.ndarray, where: np.ndarray | None = None,
+                   painted: np.ndarray | None = None) -> None:
     """Flood each ``chosen`` region of ``labels`` ((count,) bool) from its ``seeds``, over the line
     art, in ``layer``'s colour; only its pixels also in ``where``. Marks them in ``painted``."""
-    rgb, flooded = watershed_flood(line8, seeds, hint_rgb, border_key=False, within=chosen[labels] & where)
+    within = chosen[labels] if where is None else chosen[labels] & where
+    rgb, flooded = watershed_flood(line8, seeds, hint_rgb, border_key=False, within=within)
     layer[:, :, :3][flooded] = rgb[flooded]
-    painted |= flooded
+    if painted is not None:
+        painted |= flooded
 
 
 def _lab(rgb: np.ndarray) -> np.ndarray:
@@ -344,7 +347,7 @@ def _colour_outside(line8, regions: Regions, closed: Regions, pockets, seeds, hi
     painted = np.zeros(area.shape, bool)
     if figure_seeds.any():
         _flood_regions(line8, closed.labels, _holding(closed, figure_seeds), figure_seeds, hint_rgb,
-                       area, layer, painted)
+                       layer, area, painted)
     keyed = background[regions.labels]
     if (background_seeds & keyed).any():
         rgb, flooded = watershed_flood(line8, background_seeds & keyed, hint_rgb, border_key=True)
@@ -353,7 +356,7 @@ def _colour_outside(line8, regions: Regions, closed: Regions, pockets, seeds, hi
     full_bleed_seeds = background_seeds & ~keyed
     if full_bleed_seeds.any():
         _flood_regions(line8, regions.labels, _holding(regions, full_bleed_seeds), full_bleed_seeds,
-                       hint_rgb, area & ~painted, layer, painted)
+                       hint_rgb, layer, area & ~painted, painted)
     layer[:, :, 3][area & ~painted & ~pockets] = 0
 
 
@@ -388,23 +391,21 @@ def hybrid_colors(line8: np.ndarray, hint: np.ndarray, network: np.ndarray, line
     # single hint, the user has not said what to paint: border regions the network paints in
     # colour are taken as figure, except the surround of the figure (the network's haze there
     # is no reason to cover the paper; with hints, its colours spill around the strokes).
-    whiteness = np.linalg.norm(_lab(network_means) - _lab(np.ones((1, 3), np.float32)), axis=1)
+    white = np.ones((1, 3), np.float32)
+    paper_like = np.linalg.norm(_lab(network_means) - _lab(white), axis=1) < PAPER_DELTA_E
     if has_hint.any():
         clear = regions.outside & ~has_hint
     else:
-        clear = regions.outside & ((whiteness < PAPER_DELTA_E) | regions.surround)
+        clear = regions.outside & (paper_like | regions.surround)
     # One table lookup builds the whole layer (uint8: a quarter of the memory traffic of floats).
     layer = np.take(_rgba_rows(region_colours, ~clear), labels, axis=0)
     flat = layer[:, :, :3]
 
     # Where a region inside the figure holds several hints, they flood it over the line art:
     # lines inside the region (open outlines, details) guide where one colour ends.
-    mixed_inside = np.nonzero(has_hint & mixed & ~regions.outside)[0]
-    if mixed_inside.size:
-        chosen = np.zeros(count, bool)
-        chosen[mixed_inside] = True
-        everywhere = np.ones(labels.shape, bool)
-        _flood_regions(line8, labels, chosen, hinted, hint_rgb, everywhere, layer, np.zeros_like(everywhere))
+    mixed_inside = has_hint & mixed & ~regions.outside
+    if mixed_inside.any():
+        _flood_regions(line8, labels, mixed_inside, hinted, hint_rgb, layer)
 
     # Shading is the network's light and dark about the network colour each pixel's flat had.
     reference = np.take(network_means, labels, axis=0) if shading > 0 else None
@@ -417,9 +418,8 @@ def hybrid_colors(line8: np.ndarray, hint: np.ndarray, network: np.ndarray, line
             reference[pockets] = _unit(flat[pockets])
         outside_hinted = (has_hint & regions.outside)[labels]
         if outside_hinted.any():
-            background = regions.surround | (whiteness < PAPER_DELTA_E)
             _colour_outside(line8, regions, closed, pockets, hinted & outside_hinted, hint_rgb,
-                            outside_hinted, layer, background)
+                            outside_hinted, layer, regions.surround | paper_like)
 
     if reference is not None:  # (means of colours in [0, 1] need no clipping; shading does)
         if network.shape[:2] != labels.shape:
