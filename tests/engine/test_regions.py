@@ -296,3 +296,15 @@ def test_a_hint_in_background_the_network_paints_as_paper_floods_against_the_bor
     assert (alpha[:5, :5] == 0).all() and (alpha[-5:, :5] == 0).all()  # the corners stay paper
     _, alpha = flats(line, hint, network(), line_width=3)  # painted in colour: full-bleed art
     assert (alpha[:, :78] == 1).all()
+
+
+def test_touching_strokes_of_two_colours_flood_with_their_own_colours():
+    line = np.full((100, 100), 255, np.uint8)
+    line[:40, 50] = line[60:, 50] = 0  # a wall with a door in the middle
+    seeds = np.zeros((100, 100), bool)
+    seeds[50, 10:91] = True  # one connected scribble: red on the left, blue from the door on
+    hint_rgb = np.zeros((100, 100, 3), np.uint8)
+    hint_rgb[50, 10:50], hint_rgb[50, 50:91] = (255, 0, 0), (0, 0, 255)
+    rgb, painted = watershed_flood(line, seeds, hint_rgb, border_key=False)
+    assert painted.all()
+    assert (rgb[:30, :45] == (255, 0, 0)).all() and (rgb[:30, 55:] == (0, 0, 255)).all()
