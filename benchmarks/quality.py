@@ -156,7 +156,7 @@ def main(argv=None) -> int:
                         "default: the shipped default model)")
     parser.add_argument("--models-dir", action="append", default=[])
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--limit", type=int, default=100, help="validation samples to use")
+    parser.add_argument("--limit", type=int, help="use only the first N validation pairs (default: all)")
     parser.add_argument("--max-side", type=int, default=1024)
     parser.add_argument("--shading", type=float, default=0.0)
     parser.add_argument("--json", type=Path, help="also write the raw per-sample scores here")
