@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from pathlib import Path
 
 from .engine import catalog
 from .engine.errors import EngineError, InputError
-from .engine.imageio import read_image, write_png
+from .engine.imageio import read_icc_chunk, read_image, write_png
 from .engine.pipeline import DEFAULT_MAX_SIDE, FINISHINGS, Options, colorize
 from .engine.runtime import DEVICES
 
@@ -55,7 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     one = commands.add_parser("colorize", parents=[shared], help="colour one line-art image")
     one.add_argument("line", type=Path, help="line art (PNG; transparent or opaque white paper)")
     one.add_argument("--hints", type=Path, help="hint strokes on transparency (PNG with alpha)")
-    one.add_argument("-o", "--output", type=Path, required=True, help="result PNG")
+    one.add_argument("-o", "--output", type=Path, required=True,
+                     help="result PNG (the result has transparency, so only .png is written)")
     many = commands.add_parser("batch", parents=[shared], help="colour many files or folders",
                                description="Colour every image given or found in the folders "
                                "given. " + HINT_RULE + ".")
@@ -105,6 +107,27 @@ def _refuse_overwrite(output: Path, *inputs: Path | None) -> None:
             raise InputError(f"{output}: output would overwrite an input; choose another path")
 
 
+def _check_folder(folder: Path, what: str) -> None:
+    """Create ``folder`` if needed and make sure a file can be written in it, before any work."""
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"{folder}: is a file, not a folder: {what} cannot go into it")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise InputError(f"{folder}: cannot write {what} here: {exc.strerror or exc}") from None
+
+
+def _check_output_file(output: Path) -> None:
+    if output.is_dir():
+        raise InputError(f"{output}: is a folder; name the result file, e.g. {output / 'result.png'}")
+    if output.suffix.lower() != ".png":
+        raise InputError(f"{output}: results are written as PNG (they have transparency): "
+                         "name the output .png")
+    _check_folder(output.parent, "the result")
+
+
 def _options(args) -> Options:
     return Options(max_side=args.max_side, match_line_width=not args.no_line_match,
                    hint_strength=args.hint_strength, with_lines=args.with_lines,
@@ -121,7 +144,10 @@ def _colour_file(model, line: Path, hints: Path | None, output: Path, options: O
     line_rgba = read_image(line)
     hint_rgba = _read_hints(hints) if hints else None
     result = colorize(model, line_rgba, hint_rgba, options)
-    write_png(output, result.rgba)
+    # Colours are used as the files store them, so the result keeps the profile they were painted
+    # in: the hints', else the line art's.
+    profile = (read_icc_chunk(hints) if hints else None) or read_icc_chunk(line)
+    write_png(output, result.rgba, profile)
     return result
 
 
@@ -134,6 +160,7 @@ def _progress_bar(done: int, total: int, label: str) -> None:
 
 
 def cmd_colorize(args) -> int:
+    _check_output_file(args.output)
     model = _open(args)
     result = _colour_file(model, args.line, args.hints, args.output, _options(args))
     height, width = result.plan.canvas
@@ -147,6 +174,7 @@ def cmd_batch(args) -> int:
     lines = _collect(args.inputs)
     if not lines:
         raise InputError("no images found in the inputs given")
+    _check_folder(args.output, "the results")
     model = _open(args)
     options = _options(args)
     failures = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import struct
 import tempfile
 from pathlib import Path
 
@@ -11,13 +12,19 @@ import numpy as np
 
 from .errors import InputError
 
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+ICC_CHUNK = b"iCCP"  # a PNG's embedded ICC profile
+
 
 def read_image(path) -> np.ndarray:
     """Read a file as RGBA (or gray/RGB) in its own bit depth; clear errors for bad files."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: file not found")
-    data = np.fromfile(str(path), np.uint8)  # fromfile + imdecode also handles non-ASCII paths
+    try:
+        data = np.fromfile(str(path), np.uint8)  # fromfile + imdecode also handles non-ASCII paths
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
     image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
     if image is None:
         raise InputError(f"{path}: not an image file OpenCV can read")
@@ -30,15 +37,35 @@ def read_image(path) -> np.ndarray:
     return image
 
 
+def read_icc_chunk(path) -> bytes | None:
+    """A PNG's embedded ICC profile as its whole iCCP chunk, byte for byte; None if it has none.
+
+    OpenCV decodes the pixels and drops the profile; keeping the chunk lets a result be written
+    with the profile its colours were painted in.
+    """
+    try:
+        with open(path, "rb") as handle:
+            if handle.read(len(PNG_SIGNATURE)) != PNG_SIGNATURE:
+                return None
+            while len(head := handle.read(8)) == 8:
+                length, kind = struct.unpack(">I4s", head)
+                if kind == ICC_CHUNK:
+                    return head + handle.read(length + 4)  # data and CRC
+                if kind == b"IDAT":  # the profile must come before the image data
+                    return None
+                handle.seek(length + 4, os.SEEK_CUR)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    return None
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
 
 
-def write_png(path, rgba: np.ndarray) -> None:
-    """Write RGBA/RGB/gray to ``path`` atomically: a crash never leaves half a file."""
-    path = Path(path)
+def _encode_png(rgba: np.ndarray, icc_chunk: bytes | None) -> bytes:
     if rgba.ndim == 3 and rgba.shape[2] == 4:
         pixels = cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA)
     elif rgba.ndim == 3 and rgba.shape[2] == 3:
@@ -47,14 +74,34 @@ def write_png(path, rgba: np.ndarray) -> None:
         pixels = rgba
     ok, encoded = cv2.imencode(".png", pixels)
     if not ok:
-        raise InputError(f"{path}: could not encode PNG")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+        raise InputError("could not encode PNG")
+    encoded = encoded.tobytes()
+    if icc_chunk is None:
+        return encoded
+    after_header = len(PNG_SIGNATURE) + 12 + 13  # the IHDR chunk comes first and holds 13 bytes
+    return encoded[:after_header] + icc_chunk + encoded[after_header:]
+
+
+def write_png(path, rgba: np.ndarray, icc_chunk: bytes | None = None) -> None:
+    """Write RGBA/RGB/gray to ``path`` as PNG atomically: a crash never leaves half a file.
+
+    ``icc_chunk`` (from ``read_icc_chunk``) embeds that ICC profile. Any failure to write is an
+    InputError naming the path and the reason.
+    """
+    path = Path(path)
+    encoded = _encode_png(rgba, icc_chunk)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write here: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(encoded.tobytes())
+            handle.write(encoded)
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; a result is an ordinary file
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from None
         raise

@@ -1,13 +1,17 @@
 """The command line, as other tools call it."""
 
+import os
+import struct
 import subprocess
 import sys
+import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from krita_deepcolor.cli import hints_for, main
-from krita_deepcolor.engine.imageio import read_image, write_png
+from krita_deepcolor.engine.imageio import read_icc_chunk, read_image, write_png
 
 from .conftest import hint_layer, line_art
 
@@ -130,3 +134,96 @@ def test_models_lists_user_models_with_metadata(model_path):
 def test_help_states_the_hint_naming_rule():
     code, stdout, _ = run_cli("batch", "--help")
     assert code == 0 and "NAME.hints.png" in stdout
+
+
+def assert_one_line_error(code, stderr, message):
+    assert code == 2, stderr
+    assert stderr.startswith("error: ") and message in stderr, stderr
+    assert len(stderr.strip().splitlines()) == 1, stderr
+
+
+@pytest.mark.parametrize("case, message", [
+    ("existing folder", "is a folder; name the result file"),
+    ("jpeg suffix", "results are written as PNG (they have transparency): name the output .png"),
+    ("no suffix", "name the output .png"),
+    ("inside a file", "is a file, not a folder"),
+    ("under /proc", "cannot write the result here"),
+])
+def test_bad_output_paths_exit_2_with_one_line(files, model_path, tmp_path, case, message):
+    line, hints = files
+    out = {"existing folder": tmp_path, "jpeg suffix": tmp_path / "out.jpg", "no suffix": tmp_path / "out",
+           "inside a file": line / "out.png", "under /proc": Path("/proc/deepcolor.png")}[case]
+    code, _, stderr = run_cli("colorize", line, "--hints", hints, "-o", out, "--model", model_path)
+    assert_one_line_error(code, stderr, message)
+    assert not (tmp_path / "out.jpg").exists() and not (tmp_path / "out").exists()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write into any folder")
+def test_a_folder_without_write_permission_exits_2_with_one_line(files, model_path, tmp_path):
+    line, hints = files
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o555)
+    code, _, stderr = run_cli("colorize", line, "--hints", hints, "-o", locked / "out.png",
+                              "--model", model_path)
+    assert_one_line_error(code, stderr, "Permission denied")
+
+
+@pytest.mark.parametrize("output", ["/proc/deepcolor-results", "page.png"])
+def test_batch_into_an_unusable_folder_exits_2_with_one_line(files, model_path, output):
+    line, _ = files
+    out = line.parent / output if output == "page.png" else output  # an existing file, or /proc
+    code, stdout, stderr = run_cli("batch", line, "-o", out, "--model", model_path)
+    assert_one_line_error(code, stderr, "cannot" if output.startswith("/proc") else "is a file, not a folder")
+    assert stdout == ""
+
+
+def test_batch_skips_an_unwritable_output_and_goes_on(files, model_path, tmp_path, capsys):
+    line, _ = files
+    write_png(tmp_path / "second.png", line_art())
+    out_dir = tmp_path / "results"
+    (out_dir / "page.png").mkdir(parents=True)  # the first result's path is taken by a folder
+    code = main(["batch", str(line), str(tmp_path / "second.png"), "-o", str(out_dir), "--model",
+                 str(model_path)])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert f"skipped {line}: {out_dir / 'page.png'}: cannot write: Is a directory" in captured.err
+    assert read_image(out_dir / "second.png").shape == (96, 128, 4)
+    assert "coloured 1 of 2" in captured.out
+    assert not list(out_dir.glob(".*.part"))
+
+
+# ---- ICC profiles: PNGs exported from wide-gamut or linear documents (Krita embeds the profile)
+
+
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def with_profile(path, name: bytes, profile: bytes) -> bytes:
+    """Embed an iCCP chunk into the PNG at ``path`` right after its header; returns the chunk."""
+    chunk = png_chunk(b"iCCP", name + b"\0\0" + zlib.compress(profile))
+    data = path.read_bytes()
+    path.write_bytes(data[:33] + chunk + data[33:])
+    return chunk
+
+
+def test_the_hints_icc_profile_is_kept_in_the_result(files, model_path, tmp_path):
+    line, hints = files
+    line_profile = with_profile(line, b"line profile", b"not used: the hints' profile wins")
+    hint_profile = with_profile(hints, b"Rec2020-elle-V4-g10", b"stands for a real linear wide-gamut profile")
+    out = tmp_path / "out.png"
+    code, _, stderr = run_cli("colorize", line, "--hints", hints, "-o", out, "--model", model_path)
+    assert code == 0, stderr
+    assert read_icc_chunk(out) == hint_profile and read_icc_chunk(line) == line_profile
+    assert tuple(read_image(out)[30, 30]) == (0, 200, 0, 255), "the hint's numbers, as painted in its space"
+    out.unlink()
+    assert main(["colorize", str(line), "-o", str(out), "--model", str(model_path)]) == 0
+    assert read_icc_chunk(out) == line_profile, "without hints the line art's profile"
+
+
+def test_files_without_a_profile_give_results_without_one(files, model_path, tmp_path):
+    line, hints = files
+    out = tmp_path / "out.png"
+    code, _, stderr = run_cli("colorize", line, "--hints", hints, "-o", out, "--model", model_path)
+    assert code == 0, stderr
+    assert read_icc_chunk(out) is None and read_icc_chunk(line) is None
