@@ -32,7 +32,11 @@ import numpy as np
 from .imaging import shrink_lines, to_uint8
 from .plan import INK_THRESHOLD
 
-HINT_ALPHA = 128  # hint pixels at least this opaque (of 255) seed the flood
+# A hint pixel seeds the flood where it is at least half as opaque as the most opaque pixel of
+# its stroke: the antialiased fringe of a stroke (whose colour 8-bit premultiplied resampling
+# blurs) does not seed, and a faint stroke (a soft brush, a low-opacity brush) still does.
+# Pixels below FAINTEST_HINT_ALPHA (of 255) are taken as eraser leftovers.
+FAINTEST_HINT_ALPHA = 16
 # Strokes overflow their region: a region takes a stroke's colour only if it holds this share
 # of the stroke, or the stroke covers this share of the region (small regions, e.g. petals).
 # Outside the figure a stroke must lie mostly there: the user meant to paint the background.
@@ -189,6 +193,19 @@ def region_areas(labels: np.ndarray, count: int) -> np.ndarray:
     return areas
 
 
+def hint_seeds(alpha8: np.ndarray) -> np.ndarray:
+    """(h, w) bool: the hint pixels that seed the flood, from the hint layer's uint8 alpha."""
+    painted = alpha8 >= FAINTEST_HINT_ALPHA
+    if not painted.any():
+        return painted
+    strokes, stroke_ids = cv2.connectedComponents(painted.view(np.uint8), connectivity=8)
+    peak = np.zeros(strokes, np.uint8)
+    np.maximum.at(peak, stroke_ids[painted], alpha8[painted])
+    seeds = np.zeros_like(painted)
+    seeds[painted] = 2 * alpha8[painted].astype(np.int32) >= peak[stroke_ids[painted]]
+    return seeds
+
+
 def accepted_hints(hinted: np.ndarray, regions: Regions) -> np.ndarray:
     """Hint pixels that count for the region they lie in (see STROKE_SHARE, REGION_SHARE)."""
     labels, count = regions.labels, regions.count
@@ -219,6 +236,9 @@ def _rgba_rows(colours: np.ndarray, opaque) -> np.ndarray:
 # Floods run at most this large: cv2.watershed takes 0.24 s at 2048², and the boundaries between
 # flooded colours lie under the lines at any size.
 FLOOD_MAX_SIDE = 1024
+# The border key is a frame one pixel in: on a strip thinner than this it would cover most of
+# the canvas and out-compete every stroke, so a strip gets no border key.
+BORDER_KEY_MIN_SIDE = 8
 
 
 def watershed_flood(line8: np.ndarray, seeds: np.ndarray, hint_rgb: np.ndarray, border_key: bool,
@@ -259,14 +279,18 @@ def watershed_flood(line8: np.ndarray, seeds: np.ndarray, hint_rgb: np.ndarray, 
         # grown by the factor first, so that every key keeps a pixel at the smaller size
         grown = cv2.dilate(markers.astype(np.float32), np.ones((factor, factor), np.uint8))
         markers = cv2.resize(grown, small[::-1], interpolation=cv2.INTER_NEAREST).astype(np.int32)
-    if border_key and min(markers.shape) >= 3:
-        # one pixel in: cv2.watershed claims the outermost frame for its own boundary marks
+    if border_key and min(markers.shape) >= BORDER_KEY_MIN_SIDE:
+        # one pixel in, as it has always been measured
         frame = np.zeros(markers.shape, bool)
         frame[1, 1:-1] = frame[-2, 1:-1] = frame[1:-1, 1] = frame[1:-1, -2] = True
         markers[frame & (markers == 0)] = border
     if markers.max() == 0:
         return rgb, painted
-    cv2.watershed(cv2.cvtColor(relief, cv2.COLOR_GRAY2BGR), markers)
+    # cv2.watershed claims the outermost frame for its own boundary marks: pad by a pixel so
+    # that a canvas only a few pixels thin keeps its pixels
+    padded = np.pad(markers, 1)
+    cv2.watershed(cv2.cvtColor(np.pad(relief, 1, mode="edge"), cv2.COLOR_GRAY2BGR), padded)
+    markers = padded[1:-1, 1:-1]
     lines = markers == -1  # watershed lines lie on the ink: give them a neighbour's label
     markers[lines] = cv2.dilate(np.where(lines, 0, markers).astype(np.float32), np.ones((3, 3)))[lines]
     markers = _on_grid(np.clip(markers, 0, border), full_shape)
@@ -370,7 +394,7 @@ def hybrid_colors(line8: np.ndarray, hint: np.ndarray, network: np.ndarray, line
     """
     regions = find_regions(line8, gap_radius(line_width))
     labels, count = regions.labels, regions.count
-    hinted = accepted_hints(hint[:, :, 3] >= HINT_ALPHA, regions)
+    hinted = accepted_hints(hint_seeds(hint[:, :, 3]), regions)
     hint_rgb = hint[:, :, :3]  # only ever indexed at hint pixels: no copy
 
     hint_pixels = _unit(hint_rgb[hinted])  # mean and variance of the hint colours in each region

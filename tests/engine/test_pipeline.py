@@ -42,6 +42,18 @@ def test_tiny_canvas_works(model):
     assert result.rgba.shape == (1, 1, 4)
 
 
+@pytest.mark.parametrize("thin", [3, 4, 8, 10])
+def test_thin_strip_takes_its_hint_colour(model, thin):
+    """A strip a few pixels thin (hybrid finishing once shrank it to 1 px and gave alpha 0)."""
+    line = np.zeros((thin, 7000, 4), np.uint8)
+    line[:, 3000:3003] = (0, 0, 0, 255)  # a divider across the strip
+    hints = np.zeros((thin, 7000, 4), np.uint8)
+    hints[:, 1000:1400] = (200, 30, 30, 255)
+    rgba = colorize(model, line, hints).rgba
+    assert (rgba[:, 100:2900] == (200, 30, 30, 255)).all()  # the whole hinted part of the strip
+    assert (rgba[:, 3100:, 3] == 0).all()  # the part past the divider got no hint: clear
+
+
 def test_no_hints_and_empty_hint_layer_give_the_same_result(model):
     line = line_art()
     empty = np.zeros((96, 128, 4), np.uint8)

@@ -308,3 +308,15 @@ def test_touching_strokes_of_two_colours_flood_with_their_own_colours():
     rgb, painted = watershed_flood(line, seeds, hint_rgb, border_key=False)
     assert painted.all()
     assert (rgb[:30, :45] == (255, 0, 0)).all() and (rgb[:30, 55:] == (0, 0, 255)).all()
+
+
+def test_a_faint_stroke_floods_its_region_and_a_soft_fringe_keeps_colours_exact():
+    """A stroke at 30 % opacity seeds as a full one does (it was once dropped below 50 %); the
+    faint fringe of a soft stroke, whose colour 8-bit resampling blurs, seeds nothing."""
+    hint = no_hints()
+    cv2.line(hint, (40, 100), (70, 100), (0, 0, 255, 77), 6)  # faint blue, left box
+    cv2.line(hint, (130, 100), (160, 100), (250, 0, 0, 40), 14)  # a soft stroke's fringe...
+    cv2.line(hint, (130, 100), (160, 100), (255, 0, 0, 255), 6)  # ...around its opaque core
+    rgb, alpha = flats(two_boxes(), hint, network(), line_width=3)
+    assert np.allclose(rgb[50:150, 30:85], BLUE) and (alpha[50:150, 30:85] == 1).all()
+    assert np.allclose(rgb[50:150, 115:170], RED)  # exactly the core's colour, not the fringe's
