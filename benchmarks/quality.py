@@ -1,27 +1,38 @@
-"""Colouring quality on the validation split, side by side with baselines. Prints one table.
+"""Colouring quality on real line art, side by side with the flood baseline. Prints tables.
 
-    python -m benchmarks.quality --data ~/.cache/krita-deepcolor/dataset [--model NAME|PATH ...]
+    python -m benchmarks.quality [--data ~/.cache/krita-deepcolor/dataset] [--model NAME|PATH ...]
 
-For every validation pair (true line layer + true colours) and every hint regime (dense: a short
-stroke in every region of the figure, and in the figure's part of a region its open outline
-shares with the background; sparse: in the 3 largest of those; none), each method colours the
-line art:
-* ``empty``: a transparent layer (white paper);
-* ``flood``: a watershed flood from the hint strokes, cut by the line art (Krita's Colorize Mask);
-* ``flood+border``: the same with a transparent key along the canvas border;
-* the models given, through the engine exactly as users run them (ONNX, hybrid finishing).
-Scores are taken on non-ink pixels of the result composited over white against the truth over
-white: PSNR, the share of pixels within Delta-E76 10 of the truth, and that share inside regions
-that got a hint and inside coloured regions (in the figure) that got none. Line art is scored
-as drawn (thin) and with every line 4 px thicker (thick).
+Validation pairs are the dataset's validation split, by default only those whose line layer is
+exact (the SVG's own strokes, never lines extracted from colour). They fall into two fixed
+halves by a hash of their id: choose rules, thresholds and checkpoints on the *tuning* half;
+the *held-out* half decides. Every table reports both.
+
+Hint regimes, each on the same pictures:
+* ``dense``: a short stroke in every region of the figure (and in the figure's part of a region
+  its open outline shares with the background); ``sparse``: in the 3 largest of those; ``none``;
+* ``gaps-dense`` / ``gaps-sparse``: the same strokes on line art with BREAKS breaks of 1-3 line
+  widths cut into its lines (strokes are placed on the unbroken lines, as the user meant them);
+* ``dht-R``: hintauc's deterministic region scribbles (DHT, Madono et al., TVCG 2026) in the
+  largest R of the regions (R on hintauc's grid, 0 to 100 %), regions being the truth's flat
+  colours cut by the line art. The Hint-AUC table integrates PSNR and the share within
+  Delta-E76 10 over that grid, with hintauc's own ``hint_auc``.
+
+Methods: ``empty`` (a transparent layer), ``flood+border`` (a watershed flood from the strokes
+cut by the line art, with a transparent key along the canvas border: what Krita's Colorize Mask
+gives) and the given models through the engine exactly as users run them.
+Scores are taken on non-ink pixels (of the unbroken lines) of the result composited over white
+against the truth over white: PSNR, the share within Delta-E76 10, that share inside regions
+holding a stroke and inside figure regions holding none, and the wrong pixels (Delta-E76 >= 10)
+by where they are: stroked regions, unstroked figure regions, background.
 """
 
 from __future__ import annotations
 
-import argparse
+import hashlib
 import json
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -30,10 +41,21 @@ import numpy as np
 from krita_deepcolor.engine import Options, catalog, colorize
 from krita_deepcolor.engine.imageio import read_image
 from krita_deepcolor.engine.imaging import to_uint8
-from krita_deepcolor.engine.regions import watershed_flood
+from krita_deepcolor.engine.plan import estimate_line_width
+from krita_deepcolor.engine.regions import hint_seeds, watershed_flood
 
-REGIMES = {"dense": "all", "sparse": 3, "none": 0}
 DELTA_E = 10.0
+HALVES = ("tuning", "held-out")
+EXACT_LINES = ("svg-strokes", "exact")  # line layers drawn by the artist, not extracted
+BREAKS = 8
+BASELINE = "flood+border"
+# hintauc's hint-ratio grid (hintauc.DEFAULT_ALPHAS), repeated so the tables need no hintauc
+DHT_RATIOS = (0.0, 0.01, 0.03, 0.05, 0.10, 0.25, 0.50, 1.00)
+
+
+def half_of(sample_id: str) -> str:
+    """The fixed half a validation pair belongs to: a hash of its id, never its position."""
+    return HALVES[hashlib.sha256(sample_id.encode()).digest()[0] % 2]
 
 
 def over_white(rgba: np.ndarray) -> np.ndarray:
@@ -47,87 +69,164 @@ def lab(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(np.ascontiguousarray(rgb, np.float32), cv2.COLOR_RGB2Lab)
 
 
-def flood(line8: np.ndarray, hint8: np.ndarray, border_key: bool) -> np.ndarray:
-    """The baseline: the engine's watershed flood from every stroke, as an RGBA uint8 layer."""
-    seeds = hint8[:, :, 3] >= 128
-    rgb, painted = watershed_flood(line8, seeds, hint8[:, :, :3], border_key)
+def flood(line8: np.ndarray, hint8: np.ndarray) -> np.ndarray:
+    """The baseline: a watershed flood from every stroke with a border key, RGBA uint8."""
+    seeds = hint_seeds(hint8[:, :, 3])
+    rgb, painted = watershed_flood(line8, seeds, hint8[:, :, :3], border_key=True)
     return np.concatenate([rgb, np.where(painted, 255, 0).astype(np.uint8)[:, :, None]], axis=2)
 
 
-def score(result_rgba, truth_rgba, line8, hint8) -> dict:
+@dataclass(frozen=True)
+class Truth:
+    """One validation picture: its colours and where scores are taken."""
+    colour: np.ndarray  # (h, w, 4) uint8
+    lab: np.ndarray  # (h, w, 3) float32: the truth over white in CIE Lab
+    rgb: np.ndarray  # (h, w, 3) float32: the truth over white
+    paper: np.ndarray  # (h, w) bool: non-ink pixels of the unbroken line art
+    regions: np.ndarray  # (h, w) int32: 4-connected paper areas of the unbroken line art
+    figure: np.ndarray  # (h, w) bool: the truth is opaque there
+
+    @classmethod
+    def of(cls, colour: np.ndarray, line8: np.ndarray) -> Truth:
+        rgb = over_white(colour)
+        paper = line8 >= 128
+        _, regions = cv2.connectedComponents(paper.astype(np.uint8), connectivity=4)
+        return cls(colour, lab(rgb), rgb, paper, regions, colour[:, :, 3] >= 128)
+
+
+def score(result_rgba: np.ndarray, truth: Truth, hint8: np.ndarray) -> dict:
     """Metrics on non-ink pixels of result and truth, both over white."""
-    paper = line8 >= 128
-    result, truth = over_white(result_rgba), over_white(truth_rgba)
-    error = float(np.mean((result[paper] - truth[paper]) ** 2))
-    psnr = 10 * np.log10(1.0 / max(error, 1e-10))
-    close = np.linalg.norm(lab(result) - lab(truth), axis=2) <= DELTA_E
-    _, regions = cv2.connectedComponents(paper.astype(np.uint8), connectivity=4)
-    hinted_ids = np.unique(regions[(hint8[:, :, 3] >= 128) & paper])
-    hinted = np.isin(regions, hinted_ids[hinted_ids > 0]) & paper
-    unhinted = paper & ~hinted & (truth_rgba[:, :, 3] >= 128)
-    share = lambda mask: float(close[mask].mean()) if mask.any() else float("nan")  # noqa: E731
-    return {"psnr": psnr, "close": share(paper), "close_hinted": share(hinted),
-            "close_unhinted": share(unhinted), "pixels_hinted": int(hinted.sum()),
-            "pixels_unhinted": int(unhinted.sum())}
+    paper = truth.paper
+    result = over_white(result_rgba)
+    error = float(np.mean((result[paper] - truth.rgb[paper]) ** 2))
+    wrong = (np.linalg.norm(lab(result) - truth.lab, axis=2) > DELTA_E) & paper
+    hinted_ids = np.unique(truth.regions[hint_seeds(hint8[:, :, 3]) & paper])
+    stroked = np.isin(truth.regions, hinted_ids[hinted_ids > 0]) & paper
+    unstroked = paper & ~stroked & truth.figure
+
+    def share_right(mask):
+        return float(1.0 - wrong[mask].mean()) if mask.any() else float("nan")
+
+    return {"psnr": 10 * np.log10(1.0 / max(error, 1e-10)), "close": share_right(paper),
+            "close_hinted": share_right(stroked), "close_unhinted": share_right(unstroked),
+            "pixels_hinted": int(stroked.sum()), "pixels_unhinted": int(unstroked.sum()),
+            "wrong_stroked": int((wrong & stroked).sum()), "wrong_unstroked": int((wrong & unstroked).sum()),
+            "wrong_background": int((wrong & ~stroked & ~truth.figure).sum())}
 
 
-def thicken(line8: np.ndarray, pixels: int) -> np.ndarray:
-    return cv2.erode(line8, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (pixels + 1, pixels + 1)))
+def break_lines(line8: np.ndarray, rng: np.random.Generator, breaks: int = BREAKS) -> np.ndarray:
+    """The line art with ``breaks`` gaps of 1-3 line widths cut into its lines."""
+    ink = np.argwhere(line8 < 128)
+    if not len(ink):
+        return line8
+    width = estimate_line_width(line8) or 2.0
+    broken = line8.copy()
+    for row, column in ink[rng.choice(len(ink), size=min(breaks, len(ink)), replace=False)]:
+        # a disc at least a line width plus a pixel across, so the cut goes right through the line
+        diameter = max(rng.uniform(1.0, 3.0) * width, width + 2.0)
+        cv2.circle(broken, (int(column), int(row)), int(round(diameter / 2)), 255, -1)
+    return broken
 
 
-def load_pairs(root: Path, limit: int | None):
+def _fill_regions_map(colour: np.ndarray, line8: np.ndarray) -> np.ndarray:
+    """A region-colour map for hintauc: the truth's flat colours (5 bits a channel) on paper,
+    one colour of its own for the ink (its scribbles are dropped: no hint lies on ink)."""
+    quantised = (colour[:, :, :3] >> 3).astype(np.uint8) * 8
+    quantised[colour[:, :, 3] < 128] = (252, 252, 252)  # background: one region per area
+    quantised[line8 < 128] = (1, 2, 3)
+    return np.ascontiguousarray(quantised)
+
+
+def dht_hints(colour: np.ndarray, line8: np.ndarray, ratios=DHT_RATIOS) -> dict[float, np.ndarray]:
+    """hintauc's deterministic scribbles at each ratio, as RGBA uint8 hint layers."""
+    try:
+        import hintauc
+    except ImportError as error:  # a development dependency only
+        raise SystemExit("the hint-ratio curve needs hintauc: pip install --no-deps hintauc "
+                         "scikit-image (or run with --no-curve)") from error
+    truth_bgr = cv2.cvtColor(to_uint8(over_white(colour)), cv2.COLOR_RGB2BGR)
+    generated = hintauc.generate_hints(truth_bgr, size=max(line8.shape), path_method="geodesic",
+                                       region_map=_fill_regions_map(colour, line8))
+    layers = {}
+    for ratio in ratios:
+        bgr, mask = generated.at_ratio(ratio, hint_type="scribble")
+        if bgr.shape[:2] != line8.shape:  # hintauc works on a square grid: back to the canvas
+            bgr = cv2.resize(bgr, line8.shape[::-1], interpolation=cv2.INTER_NEAREST)
+            mask = cv2.resize(mask, line8.shape[::-1], interpolation=cv2.INTER_NEAREST)
+        on = (mask > 0) & (line8 >= 128)
+        hint = np.zeros(line8.shape + (4,), np.uint8)
+        hint[on, :3] = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)[on]
+        hint[on, 3] = 255
+        layers[ratio] = hint
+    return layers
+
+
+def load_pairs(root: Path, limit: int | None = None, exact_only: bool = True):
+    """(id, half, colour RGBA uint8, line uint8) for the validation pairs."""
     manifest = json.loads((root / "manifest.json").read_text())
-    samples = [s for s in manifest["samples"] if s["split"] == "val"][:limit]
+    samples = [s for s in manifest["samples"]
+               if s["split"] == "val" and (not exact_only or s.get("lines") in EXACT_LINES)][:limit]
     for sample in samples:
         colour = read_image(root / "val" / f"{sample['id']}.color.png")
         line = read_image(root / "val" / f"{sample['id']}.line.png")
         if colour.shape[2] == 3:
             colour = np.concatenate([colour, np.full(colour.shape[:2] + (1,), 255, np.uint8)], 2)
-        yield colour, line if line.ndim == 2 else line[:, :, 0]
+        yield sample["id"], half_of(sample["id"]), colour, line if line.ndim == 2 else line[:, :, 0]
 
 
-def run(args) -> dict:
+def _regimes(index: int, colour: np.ndarray, line8: np.ndarray, curve: bool):
+    """(regime name, line art given to the methods, hint layer) for one picture."""
     from export.data.hints import region_hints  # numpy only: the toolchain's hint simulator
 
-    models = {}
-    for name in args.model or [None]:
-        entry = catalog.resolve(name, args.models_dir)
-        models[f"engine:{entry.name}"] = catalog.open_model(entry, args.device)
+    truth_unit, mask = over_white(colour), colour[:, :, 3].astype(np.float32) / 255.0
+    line_unit = line8.astype(np.float32) / 255.0
+    broken = break_lines(line8, np.random.default_rng(index * 7919 + 1))
+    for regime, regions in (("dense", "all"), ("sparse", 3), ("none", 0)):
+        rng = np.random.default_rng(index * 7919 + len(regime))
+        hint8 = np.zeros(colour.shape, np.uint8)
+        if regions:
+            hint8 = to_uint8(region_hints(truth_unit, line_unit, mask, rng, regions=regions,
+                                          include_outside=False))
+        yield regime, line8, hint8
+        if regions:
+            yield f"gaps-{regime}", broken, hint8
+    if curve:
+        for ratio, hint8 in dht_hints(colour, line8).items():
+            yield f"dht-{ratio:.2f}", line8, hint8
+
+
+def run(models=(None,), data="~/.cache/krita-deepcolor/dataset", limit=None, exact_only=True,
+        curve=True, max_side=1024, shading=0.0, finishing="hybrid", device="cpu", models_dir=()) -> dict:
+    """Score every method on every pair. Returns {(half, regime, method): [per-picture scores]}."""
+    engines = {}
+    for name in models:
+        entry = catalog.resolve(name, list(models_dir))
+        engines[f"engine:{entry.name}"] = catalog.open_model(entry, device)
+    options = Options(max_side=max_side, shading=shading, finishing=finishing)
     rows: dict[tuple, list] = {}
     started = time.perf_counter()
     count = 0
-    for index, (colour, line) in enumerate(load_pairs(Path(args.data).expanduser(), args.limit)):
+    for index, (sample_id, half, colour, line8) in enumerate(load_pairs(Path(data).expanduser(), limit,
+                                                                        exact_only)):
         count += 1
-        mask = colour[:, :, 3].astype(np.float32) / 255.0
-        truth_unit = over_white(colour)
-        for lines_name, line8 in (("thin", line), ("thick", thicken(line, 4))):
-            line_unit = line8.astype(np.float32) / 255.0
-            for regime, regions in REGIMES.items():
-                rng = np.random.default_rng(index * 7919 + len(regime))
-                if regions == 0:
-                    hint8 = np.zeros(colour.shape, np.uint8)
-                else:
-                    hint8 = to_uint8(region_hints(truth_unit, line_unit, mask, rng, regions=regions,
-                                                  include_outside=False))
-                results = {
-                    "empty": np.zeros(colour.shape, np.uint8),
-                    "flood": flood(line8, hint8, border_key=False),
-                    "flood+border": flood(line8, hint8, border_key=True),
-                }
-                for label, model in models.items():
-                    options = Options(max_side=args.max_side, shading=args.shading)
-                    results[label] = colorize(model, line8, hint8, options).rgba
-                for method, result in results.items():
-                    scores = score(result, colour, line8, hint8)
-                    rows.setdefault((regime, lines_name, method), []).append(scores)
+        truth = Truth.of(colour, line8)
+        for regime, given_lines, hint8 in _regimes(index, colour, line8, curve):
+            results = {"empty": np.zeros(colour.shape, np.uint8), BASELINE: flood(given_lines, hint8)}
+            for label, model in engines.items():
+                results[label] = colorize(model, given_lines, hint8, options).rgba
+            for method, result in results.items():
+                scores = score(result, truth, hint8) | {"id": sample_id}
+                rows.setdefault((half, regime, method), []).append(scores)
         if sys.stderr.isatty():
-            print(f"\r{index + 1} samples", end="", file=sys.stderr)
-    print(f"\n{count} validation samples in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+            print(f"\r{index + 1} pictures", end="", file=sys.stderr)
+    if not count:
+        raise SystemExit(f"no validation pairs{' with exact line layers' if exact_only else ''} in {data}")
+    print(f"\n{count} validation pictures in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     return rows
 
 
 def _mean(scores: list[dict], key: str):
-    """Mean over samples; region shares are weighted by their pixel counts. None if undefined."""
+    """Mean over pictures; region shares are weighted by their pixel counts. None if undefined."""
     values = np.array([entry[key] for entry in scores], float)
     weight_key = {"close_hinted": "pixels_hinted", "close_unhinted": "pixels_unhinted"}.get(key)
     weights = np.array([entry[weight_key] for entry in scores], float) if weight_key else None
@@ -137,19 +236,69 @@ def _mean(scores: list[dict], key: str):
     return float(np.average(values[valid], weights=None if weights is None else weights[valid]))
 
 
+def _methods(rows: dict) -> list[str]:
+    return list(dict.fromkeys(method for (_, _, method) in rows))
+
+
+def _per_picture_losses(rows: dict, half: str, regime: str, method: str) -> str:
+    """Share of pictures more than 1 dB below the baseline."""
+    ours, theirs = rows.get((half, regime, method)), rows.get((half, regime, BASELINE))
+    if not ours or method in ("empty", BASELINE):
+        return "-"
+    below = [a["psnr"] < b["psnr"] - 1.0 for a, b in zip(ours, theirs, strict=True)]
+    return f"{100 * np.mean(below):.0f} %"
+
+
 def table(rows: dict) -> str:
-    lines = ["| hints | lines | method | PSNR dB | within dE10 | dE10 hinted regions | "
-             "dE10 unhinted coloured regions |", "|---|---|---|---|---|---|---|"]
-    for (regime, lines_name, method), scores in rows.items():
-        cells = [f"{_mean(scores, 'psnr'):.2f}"]
+    """The regime table: one row per half, regime and method."""
+    lines = ["| half | hints | method | PSNR dB | vs flood dB | pictures > 1 dB below flood | within dE10 | "
+             "dE10 stroked regions | dE10 unstroked figure regions | wrong px: stroked / unstroked figure / "
+             "background |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for (half, regime, method), scores in sorted(rows.items(), key=lambda item: (HALVES.index(item[0][0]),)):
+        if regime.startswith("dht-"):
+            continue
+        psnr = _mean(scores, "psnr")
+        versus = psnr - _mean(rows[(half, regime, BASELINE)], "psnr")
+        cells = [f"{psnr:.2f}", f"{versus:+.2f}", _per_picture_losses(rows, half, regime, method)]
         for key in ("close", "close_hinted", "close_unhinted"):
             value = _mean(scores, key)
             cells.append("n/a" if value is None else f"{100 * value:.1f} %")
-        lines.append(f"| {regime} | {lines_name} | {method} | " + " | ".join(cells) + " |")
+        wrong = [sum(entry[key] for entry in scores) / 1e3 for key in
+                 ("wrong_stroked", "wrong_unstroked", "wrong_background")]
+        cells.append(" / ".join(f"{value:.0f}k" for value in wrong))
+        lines.append(f"| {half} | {regime} | {method} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def hint_auc_table(rows: dict) -> str:
+    """Hint-AUC of PSNR and of the share within dE10 over the DHT ratios, per half and method,
+    and the smallest lead over the flood at any ratio."""
+    ratios = sorted({float(regime[4:]) for (_, regime, _) in rows if regime.startswith("dht-")})
+    if not ratios:
+        return ""
+    from hintauc import hint_auc
+
+    lines = ["| half | method | Hint-AUC PSNR dB | vs flood dB | Hint-AUC within dE10 | smallest lead over "
+             "flood at a ratio dB | PSNR at " + " / ".join(f"{r:g}" for r in ratios) + " |",
+             "|---|---|---|---|---|---|---|"]
+    for half in HALVES:
+        if (half, f"dht-{ratios[0]:.2f}", BASELINE) not in rows:
+            continue
+        curve = {method: {r: _mean(rows[(half, f"dht-{r:.2f}", method)], "psnr") for r in ratios}
+                 for method in _methods(rows)}
+        for method, psnr in curve.items():
+            close = {r: _mean(rows[(half, f"dht-{r:.2f}", method)], "close") for r in ratios}
+            lead = min(psnr[r] - curve[BASELINE][r] for r in ratios)
+            auc = hint_auc(psnr)
+            lines.append(f"| {half} | {method} | {auc:.2f} | {auc - hint_auc(curve[BASELINE]):+.2f} | "
+                         f"{100 * hint_auc(close):.1f} % | {lead:+.2f} | "
+                         + " / ".join(f"{psnr[r]:.1f}" for r in ratios) + " |")
     return "\n".join(lines)
 
 
 def main(argv=None) -> int:
+    import argparse
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", default="~/.cache/krita-deepcolor/dataset", help="dataset folder")
     parser.add_argument("--model", action="append", help="model name or .onnx path (repeatable; "
@@ -157,12 +306,19 @@ def main(argv=None) -> int:
     parser.add_argument("--models-dir", action="append", default=[])
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--limit", type=int, help="use only the first N validation pairs (default: all)")
+    parser.add_argument("--all-lines", action="store_true",
+                        help="also pairs with line art extracted from colour (default: exact lines only)")
+    parser.add_argument("--no-curve", action="store_true", help="skip hintauc's hint-ratio curve")
     parser.add_argument("--max-side", type=int, default=1024)
     parser.add_argument("--shading", type=float, default=0.0)
-    parser.add_argument("--json", type=Path, help="also write the raw per-sample scores here")
+    parser.add_argument("--finishing", default="hybrid", help="the engine's finishing (hybrid or raw)")
+    parser.add_argument("--json", type=Path, help="also write the raw per-picture scores here")
     args = parser.parse_args(argv)
-    rows = run(args)
+    rows = run(args.model or (None,), args.data, args.limit, not args.all_lines, not args.no_curve,
+               args.max_side, args.shading, args.finishing, args.device, args.models_dir)
     print(table(rows))
+    print()
+    print(hint_auc_table(rows))
     if args.json:
         args.json.write_text(json.dumps({"|".join(k): v for k, v in rows.items()}, indent=1))
     return 0

@@ -79,9 +79,9 @@ def main(argv=None) -> int:
         print(f"| {variant} | {facts['images_seen']:,} | {facts['train_seconds'] / 60:.0f} min | "
               f"{path.stat().st_size / 1e6:.1f} | {seconds:.2f} |")
     print()
-    rows = quality.run(argparse.Namespace(model=[str(path) for path in models.values()], models_dir=[],
-                                          device="cpu", data=args.data, limit=args.limit, max_side=1024,
-                                          shading=0.0))
+    # (without the hint-ratio curve: `python -m benchmarks.quality --model FILE` adds it per model)
+    rows = quality.run(models=[str(path) for path in models.values()], data=args.data, limit=args.limit,
+                       curve=False)
     print(quality.table(rows))
     return 0
 

@@ -26,6 +26,9 @@ fi
 
 echo "== installing Python test dependencies"
 "$PYTHON" -m pip install -q -r requirements-dev.txt
+# hintauc (the quality benchmark's hint-ratio curve) pins numpy < 2 through dependencies its
+# deterministic scribbles never import: install it alone, beside scikit-image
+"$PYTHON" -m pip install -q --no-deps hintauc==0.3.3
 
 echo "== lint"
 "$PYTHON" -m ruff check .

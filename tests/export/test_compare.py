@@ -11,8 +11,10 @@ def test_compare_trains_exports_and_scores_each_variant_and_resumes(small_datase
     assert "| regression | 4 |" in printed  # 2 steps x 2 images
     model = tmp_path / "runs" / "regression" / "compare-regression.onnx"
     rows = [line for line in printed.splitlines() if "| engine:compare-regression |" in line]
-    assert len(rows) == 6  # 3 hint regimes x thin and thick lines, scored through the engine
-    assert all(line.count("|") == 8 for line in rows)
+    # 5 hint regimes (dense, sparse and none; dense and sparse on lines with gaps) in each half
+    # that holds a pair, scored through the engine
+    assert len(rows) in (5, 10)
+    assert all(line.count("|") == 11 for line in rows)
 
     exported_at = model.stat().st_mtime
     assert compare.main(argv) == 0

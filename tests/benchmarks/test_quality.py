@@ -1,0 +1,68 @@
+"""The quality benchmark on real files: fixed halves, the regimes, hintauc's curve, the tables."""
+
+import cv2
+import numpy as np
+import pytest
+
+from benchmarks import quality
+from tests import contract_models
+from tests.export.conftest import write_tiny_dataset
+
+
+@pytest.fixture(scope="module")
+def scored(tmp_path_factory):
+    data = write_tiny_dataset(tmp_path_factory.mktemp("quality") / "dataset", size=96, train_count=1,
+                              val_count=6)
+    model = contract_models.build(tmp_path_factory.mktemp("model") / "passthrough.onnx", strict=False)
+    return quality.run(models=[str(model)], data=data)
+
+
+def test_halves_are_fixed_by_id_and_both_are_reported(scored):
+    assert quality.half_of("openclipart-svg-0123456789ab-384") == quality.half_of("openclipart-svg-0123456789ab-384")
+    halves = {half for half, _, _ in scored}
+    assert halves == set(quality.HALVES)  # 6 pairs: both halves hold some (by their ids)
+    printed = quality.table(scored)
+    assert "| tuning | dense | flood+border |" in printed and "| held-out | gaps-sparse |" in printed
+
+
+def test_every_regime_and_hint_ratio_is_scored_for_every_method(scored):
+    regimes = {regime for _, regime, _ in scored}
+    assert {"dense", "sparse", "none", "gaps-dense", "gaps-sparse"} <= regimes
+    assert {f"dht-{ratio:.2f}" for ratio in quality.DHT_RATIOS} <= regimes
+    methods = {method for _, _, method in scored}
+    assert methods == {"empty", "flood+border", "engine:passthrough"}
+
+
+def test_more_scribbles_bring_the_flood_closer_to_the_truth(scored):
+    """hintauc's scribbles lie in the truth's colours, on paper: with every region scribbled the
+    flood of these flat shapes is nearly exact, and without any it is a white layer."""
+    psnr = {ratio: np.mean([s["psnr"] for half in quality.HALVES
+                            for s in scored.get((half, f"dht-{ratio:.2f}", "flood+border"), [])])
+            for ratio in (0.0, 1.0)}
+    empty = np.mean([s["psnr"] for half in quality.HALVES for s in scored[(half, "dht-0.00", "empty")]])
+    assert psnr[0.0] == pytest.approx(empty)
+    assert psnr[1.0] > empty + 10
+    auc = quality.hint_auc_table(scored)
+    assert auc.count("| flood+border |") == 2 and "Hint-AUC PSNR" in auc
+
+
+def test_break_lines_cuts_gaps_through_the_lines():
+    line = np.full((120, 120), 255, np.uint8)
+    cv2.rectangle(line, (20, 20), (100, 100), 0, 3)
+    broken = quality.break_lines(line, np.random.default_rng(0), breaks=4)
+    assert (broken >= line).all() and (broken > line).any()
+    assert cv2.connectedComponents((broken >= 128).astype(np.uint8), connectivity=4)[0] - 1 == 1  # leaks out
+    assert cv2.connectedComponents((line >= 128).astype(np.uint8), connectivity=4)[0] - 1 == 2
+
+
+def test_no_hint_lies_on_ink():
+    colour = np.zeros((96, 96, 4), np.uint8)
+    colour[10:86, 10:86] = (200, 40, 40, 255)
+    line = np.full((96, 96), 255, np.uint8)
+    cv2.rectangle(line, (10, 10), (85, 85), 0, 3)
+    colour[line < 128] = (0, 0, 0, 255)
+    layers = quality.dht_hints(colour, line)
+    assert not layers[0.0][:, :, 3].any()
+    full = layers[1.0]
+    assert full[:, :, 3].any() and not full[line < 128, 3].any()
+    assert (full[full[:, :, 3] > 0, :3] == (200, 40, 40)).all(axis=1).any()
