@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .contract import ModelInfo
-from .errors import ContractError, InputError
+from .errors import ContractError, DeviceError, InputError
 from .runtime import Model, load_model
 
 MANIFEST = "manifest.json"
@@ -83,9 +83,12 @@ def find_models(extra_dirs=()) -> list[ModelEntry]:
             seen.add(path.resolve())
             try:
                 info = _metadata_of(path)
-                entries.append(ModelEntry(name=info.name, path=path, info=info))
-            except ContractError as exc:
+            except ContractError as exc:  # its message names the file
                 entries.append(ModelEntry(name=path.stem, path=path, info=None, problem=str(exc)))
+            except DeviceError as exc:  # e.g. onnxruntime missing: the file may be fine
+                entries.append(ModelEntry(name=path.stem, path=path, info=None, problem=f"{path}: {exc}"))
+            else:
+                entries.append(ModelEntry(name=info.name, path=path, info=info))
     return entries
 
 

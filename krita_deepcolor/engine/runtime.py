@@ -139,7 +139,8 @@ def open_session(path: Path, device: str = "auto", threads: int | None = None):
     try:
         ort = _ort()
     except ImportError as exc:
-        raise DeviceError(f"onnxruntime is not installed ({exc}); run the installer or "
+        raise DeviceError(f"onnxruntime is not installed ({exc}): for Krita run 'python installer.py' "
+                          "from the plugin's source folder and restart Krita; for the command line "
                           "pip install onnxruntime") from None
     if device in ("auto", "cuda") and CUDA in ort.get_available_providers():
         try:

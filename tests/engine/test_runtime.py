@@ -1,12 +1,13 @@
 """Device choice and cancellation on real onnxruntime sessions."""
 
+import sys
 import threading
 
 import numpy as np
 import onnxruntime
 import pytest
 
-from krita_deepcolor.engine import Cancelled, CancelToken, DeviceError, load_model, runtime
+from krita_deepcolor.engine import Cancelled, CancelToken, DeviceError, catalog, load_model, runtime
 
 HAS_CUDA_BUILD = "CUDAExecutionProvider" in onnxruntime.get_available_providers()
 
@@ -74,3 +75,12 @@ def test_cancel_from_another_thread_stops_a_running_session(model_path):
     threading.Timer(0.05, token.cancel).start()
     worker.join(timeout=30)
     assert outcome.get("result") == "cancelled"
+
+
+def test_without_onnxruntime_a_user_model_is_listed_as_unusable_with_the_fix(monkeypatch, model_path):
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # "import onnxruntime" now fails
+    monkeypatch.setattr(catalog, "SHIPPED_DIRS", ())
+    (entry,) = catalog.find_models([model_path.parent])
+    assert entry.info is None and entry.name == "passthrough"
+    assert entry.problem.startswith(f"{model_path}: onnxruntime is not installed")
+    assert "python installer.py" in entry.problem and "pip install onnxruntime" in entry.problem
