@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from krita import Krita
 
 from .layers import DocumentError, read_rgba, write_rgba
-from .qt import QByteArray
+from .qt import QByteArray, QImage
 from .settings import AUTO, NO_HINTS
 
 RESULT_PREFIX = "Deepcolor"
@@ -28,7 +28,11 @@ BEHIND = "behind"  # Krita's blending mode that paints under what is already bel
 
 LINE_WORDS = {"line", "lines", "lineart", "linework", "ink", "inks", "inking", "outline", "outlines"}
 HINT_WORDS = {"hint", "hints", "colour", "colours", "color", "colors", "colorhint", "colourhint"}
-LAYER_TYPES = {"paintlayer", "grouplayer", "vectorlayer", "filelayer", "clonelayer"}
+BACKGROUND_WORDS = {"background", "bg", "paper", "backdrop"}
+# Every layer whose projection can be read; masks are not layers of their own.
+LAYER_TYPES = {"paintlayer", "grouplayer", "vectorlayer", "filelayer", "clonelayer", "filllayer",
+               "filterlayer"}
+FLAT_TEST_SIDE = 64  # thumbnail size for telling a plain fill or an empty layer from a drawing
 
 
 def node_id(node) -> str:
@@ -116,14 +120,47 @@ def _named_like(node, words) -> bool:
     return bool(words.intersection(re.findall(r"[a-z]+", node.name().lower())))
 
 
-def auto_line_layer(doc):
-    """The topmost layer named like line art, else the active layer; None if neither."""
-    candidates = [node for node, _ in user_layers(doc)]
-    named = next((node for node in candidates if _named_like(node, LINE_WORDS)), None)
-    if named is not None:
-        return named
+def _is_flat(node) -> bool:
+    """Nothing drawn: the layer is empty or one plain colour (a paper or background fill).
+
+    Judged on a small thumbnail, so that the docker can ask on every refresh.
+    """
+    if node.bounds().isEmpty():
+        return True
+    data = _thumbnail_bytes(node, FLAT_TEST_SIDE)
+    return data == data[:4] * (len(data) // 4)
+
+
+def _distrust(node, hint) -> str | None:
+    """Why the active layer must not be taken as line art, or None if it may be."""
+    if _named_like(node, HINT_WORDS) or (hint is not None and node_id(node) == node_id(hint)):
+        return "is the hint layer"
+    if _named_like(node, BACKGROUND_WORDS):
+        return "is the background"
+    if _is_flat(node):
+        return "has nothing drawn on it"
+    return None
+
+
+def _active_user_layer(doc):
     active = doc.activeNode()
-    if active is not None and any(node_id(active) == node_id(node) for node in candidates):
+    if active is None or not any(node_id(active) == node_id(node) for node, _ in user_layers(doc)):
+        return None
+    return active
+
+
+def auto_line_layer(doc, hint=None):
+    """The layer AUTO takes as line art, or None.
+
+    The topmost layer named like line art that has something drawn on it (else the topmost one
+    named so, which is then reported as empty); without such names the active layer, unless
+    it is the hint layer (``hint`` or named like hints), a background, or has nothing on it.
+    """
+    named = [node for node, _ in user_layers(doc) if _named_like(node, LINE_WORDS)]
+    if named:
+        return next((node for node in named if not _is_flat(node)), named[0])
+    active = _active_user_layer(doc)
+    if active is not None and _distrust(active, hint) is None:
         return active
     return None
 
@@ -136,19 +173,28 @@ def auto_hint_layer(doc, line):
                  and node_id(node) != line_id), None)
 
 
+def _no_line_art(doc, hint) -> DocumentError:
+    message = (f"'{doc.name() or 'document'}' has no line-art layer: name a layer 'lines' or pick one "
+               "in the Deepcolor docker")
+    active = _active_user_layer(doc)
+    if active is not None:
+        message += f" (the active layer '{active.name()}' {_distrust(active, hint)})"
+    return DocumentError(message)
+
+
 def pick_layers(doc, line_pick: str = AUTO, hint_pick: str = AUTO):
     """Resolve the docker's picks (AUTO, NO_HINTS or a layer id) to (line node, hint node|None)."""
-    line = auto_line_layer(doc) if line_pick == AUTO else find_node(doc, line_pick)
+    chosen_hint = find_node(doc, hint_pick) if hint_pick not in (AUTO, NO_HINTS) else None
+    if hint_pick not in (AUTO, NO_HINTS) and chosen_hint is None:
+        raise DocumentError("the chosen hint layer is gone: pick another one, or None")
+    line = auto_line_layer(doc, chosen_hint) if line_pick == AUTO else find_node(doc, line_pick)
     if line is None:
         if line_pick == AUTO:
-            raise DocumentError(f"'{doc.name() or 'document'}' has no line-art layer: name a layer "
-                                "'lines' or pick one in the Deepcolor docker")
+            raise _no_line_art(doc, chosen_hint)
         raise DocumentError("the chosen line-art layer is gone: pick another one")
     if hint_pick == NO_HINTS:
         return line, None
-    hint = auto_hint_layer(doc, line) if hint_pick == AUTO else find_node(doc, hint_pick)
-    if hint is None and hint_pick != AUTO:
-        raise DocumentError("the chosen hint layer is gone: pick another one, or None")
+    hint = chosen_hint or auto_hint_layer(doc, line)
     if hint is not None and node_id(hint) == node_id(line):
         raise DocumentError("line art and hints are the same layer: pick two different layers")
     return line, hint
@@ -257,13 +303,22 @@ def update_preview(doc, line, rgba, name: str):
     return node
 
 
-def layer_signature(node) -> bytes:
-    """Cheap fingerprint of a layer's content, for noticing that it changed (live preview)."""
-    thumbnail = node.thumbnail(96, 96)
+def _thumbnail_bytes(node, side: int) -> bytes:
+    """The layer's thumbnail as 32-bit ARGB pixels (4 bytes each, rows unpadded)."""
+    thumbnail = node.thumbnail(side, side)
+    if thumbnail.isNull():
+        return b""
+    thumbnail = thumbnail.convertToFormat(QImage.Format_ARGB32)
     bits = thumbnail.constBits()
     bits.setsize(thumbnail.sizeInBytes())
+    return bytes(bits)
+
+
+def layer_signature(node) -> bytes:
+    """Cheap fingerprint of a layer's content, for noticing that it changed (live preview)."""
     bounds = node.bounds()
-    return bytes(bits) + repr((bounds.x(), bounds.y(), bounds.width(), bounds.height())).encode()
+    where = repr((bounds.x(), bounds.y(), bounds.width(), bounds.height())).encode()
+    return _thumbnail_bytes(node, 96) + where
 
 
 def open_documents() -> list:

@@ -7,8 +7,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-from krita import Krita
-from PyQt5.QtCore import QCoreApplication, QEventLoop
+from krita import InfoObject, Krita, Selection
+from PyQt5.QtCore import QByteArray, QCoreApplication, QEventLoop
+from PyQt5.QtGui import QColor
 
 try:
     import greenlet  # the GUI harness runs pytest in a greenlet
@@ -64,6 +65,20 @@ def add_layer(doc, name: str, rgba: np.ndarray | None = None, parent=None, above
     if rgba is not None:
         write_rgba(node, rgba)
     (parent or doc.rootNode()).addChildNode(node, above)
+    return node
+
+
+def add_fill_layer(doc, name: str, shape: np.ndarray, colour=INK[:3]):
+    """A fill layer of ``colour`` over the opaque pixels of ``shape`` (RGBA), on top, once painted."""
+    selection = Selection()
+    mask = np.where(shape[:, :, 3] > 0, 255, 0).astype(np.uint8)
+    selection.setPixelData(QByteArray(mask.tobytes()), 0, 0, doc.width(), doc.height())
+    config = InfoObject()
+    config.setProperty("color", QColor(*colour))
+    node = doc.createFillLayer(name, "color", config, selection)
+    doc.rootNode().addChildNode(node, None)
+    # Krita generates a fill layer's pixels in the background
+    wait_until(lambda: pixels(node, doc)[:, :, 3].any(), 10, f"Krita to fill '{name}'")
     return node
 
 

@@ -13,6 +13,7 @@ from krita_deepcolor.document import (
     add_result,
     auto_hint_layer,
     auto_line_layer,
+    auto_pick_names,
     layer_choices,
     node_id,
     pick_layers,
@@ -80,6 +81,14 @@ def test_explicit_picks_and_no_hints(make_doc):
     lines.remove()
     with pytest.raises(DocumentError, match="gone"):
         pick_layers(doc, node_id(lines), AUTO)
+
+
+def test_an_empty_layer_named_like_line_art_gives_way_to_the_next_one(make_doc):
+    doc = make_doc()
+    lines = add_layer(doc, "Lines", line_art(96, 64))
+    add_layer(doc, "Lines")  # on top, nothing drawn on it
+    assert node_id(pick_layers(doc)[0]) == node_id(lines)
+    assert auto_pick_names(doc) == ("Lines", None)
 
 
 def test_results_are_never_picked_and_not_listed(make_doc):
