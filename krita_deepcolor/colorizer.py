@@ -151,17 +151,42 @@ class Colorizer(QObject):
         self.changed.emit()
 
     def models(self, refresh: bool = False) -> list[catalog.ModelEntry]:
-        """Shipped models and those in the user's folder (scanned once, or on ``refresh``)."""
+        """Shipped models and those in the user's folder (scanned once, or on ``refresh``).
+
+        When no model can run, the status line says why as soon as the models are scanned.
+        """
         if self._entries is None or refresh:
             self._entries = catalog.find_models([self.settings.user_models_dir()])
+            _, problem = self._choose_model(self._entries)
+            if problem and not self.busy:
+                self._announce(problem)
         return self._entries
 
     def current_model(self) -> catalog.ModelEntry:
-        usable = [entry for entry in self.models() if entry.info is not None]
-        if not usable:
-            raise DocumentError("no model installed: put a .onnx model into "
-                                f"{self.settings.user_models_dir()} (or choose a folder in the docker)")
-        return next((entry for entry in usable if entry.name == self.settings.model), usable[0])
+        entry, problem = self._choose_model(self.models())
+        if entry is None:
+            raise DocumentError(problem)
+        return entry
+
+    def _choose_model(self, entries) -> tuple[catalog.ModelEntry | None, str | None]:
+        """(the chosen model, else the first usable one; None) or (None, why none can run).
+
+        The reason names an unusable file and what is wrong with it: a chosen model that
+        cannot run is never swapped for another one silently.
+        """
+        chosen = next((entry for entry in entries if entry.name == self.settings.model), None)
+        if chosen is not None:
+            if chosen.info is None:
+                return None, f"the chosen model '{chosen.name}' cannot be used: {chosen.problem}"
+            return chosen, None
+        usable = [entry for entry in entries if entry.info is not None]
+        if usable:
+            return usable[0], None
+        folder = f"{self.settings.user_models_dir()} (or choose a folder in the docker)"
+        unusable = [entry for entry in entries if entry.info is None]
+        if unusable:
+            return None, f"no usable model: {unusable[0].problem}"
+        return None, f"no model installed: put a .onnx model into {folder}"
 
     # ---- colouring
 

@@ -15,10 +15,11 @@ import re
 import time
 from dataclasses import dataclass
 
+import numpy as np
 from krita import Krita
 
 from .layers import DocumentError, read_rgba, write_rgba
-from .qt import QByteArray, QImage
+from .qt import QByteArray
 from .settings import AUTO, NO_HINTS
 
 RESULT_PREFIX = "Deepcolor"
@@ -32,7 +33,6 @@ BACKGROUND_WORDS = {"background", "bg", "paper", "backdrop"}
 # Every layer whose projection can be read; masks are not layers of their own.
 LAYER_TYPES = {"paintlayer", "grouplayer", "vectorlayer", "filelayer", "clonelayer", "filllayer",
                "filterlayer"}
-FLAT_TEST_SIDE = 64  # thumbnail size for telling a plain fill or an empty layer from a drawing
 
 
 def node_id(node) -> str:
@@ -120,15 +120,8 @@ def _named_like(node, words) -> bool:
     return bool(words.intersection(re.findall(r"[a-z]+", node.name().lower())))
 
 
-def _is_flat(node) -> bool:
-    """Nothing drawn: the layer is empty or one plain colour (a paper or background fill).
-
-    Judged on a small thumbnail, so that the docker can ask on every refresh.
-    """
-    if node.bounds().isEmpty():
-        return True
-    data = _thumbnail_bytes(node, FLAT_TEST_SIDE)
-    return data == data[:4] * (len(data) // 4)
+def _is_empty(node) -> bool:
+    return node.bounds().isEmpty()  # cheap: no pixels are read
 
 
 def _distrust(node, hint) -> str | None:
@@ -137,7 +130,7 @@ def _distrust(node, hint) -> str | None:
         return "is the hint layer"
     if _named_like(node, BACKGROUND_WORDS):
         return "is the background"
-    if _is_flat(node):
+    if _is_empty(node):
         return "has nothing drawn on it"
     return None
 
@@ -158,7 +151,7 @@ def auto_line_layer(doc, hint=None):
     """
     named = [node for node, _ in user_layers(doc) if _named_like(node, LINE_WORDS)]
     if named:
-        return next((node for node in named if not _is_flat(node)), named[0])
+        return next((node for node in named if not _is_empty(node)), named[0])
     active = _active_user_layer(doc)
     if active is not None and _distrust(active, hint) is None:
         return active
@@ -217,6 +210,10 @@ def read_inputs(doc, line, hint) -> Inputs:
     line_rgba = read_rgba(line, width, height)
     if not line_rgba[:, :, 3].any():
         raise DocumentError(f"the line-art layer '{line.name()}' is empty: draw on it or pick another layer")
+    packed = line_rgba.view(np.uint32)  # one number a pixel: two passes, no copy of the canvas
+    if packed.size > 1 and packed.min() == packed.max():  # e.g. a white background taken for line art
+        raise DocumentError(f"the line-art layer '{line.name()}' is one plain colour, no line art: name the "
+                            "line-art layer 'lines' or pick it in the Deepcolor docker")
     hint_rgba = read_rgba(hint, width, height) if hint is not None else None
     if hint_rgba is not None and not hint_rgba[:, :, 3].any():
         hint_rgba = None
@@ -303,22 +300,13 @@ def update_preview(doc, line, rgba, name: str):
     return node
 
 
-def _thumbnail_bytes(node, side: int) -> bytes:
-    """The layer's thumbnail as 32-bit ARGB pixels (4 bytes each, rows unpadded)."""
-    thumbnail = node.thumbnail(side, side)
-    if thumbnail.isNull():
-        return b""
-    thumbnail = thumbnail.convertToFormat(QImage.Format_ARGB32)
-    bits = thumbnail.constBits()
-    bits.setsize(thumbnail.sizeInBytes())
-    return bytes(bits)
-
-
 def layer_signature(node) -> bytes:
     """Cheap fingerprint of a layer's content, for noticing that it changed (live preview)."""
+    thumbnail = node.thumbnail(96, 96)
+    bits = thumbnail.constBits()
+    bits.setsize(thumbnail.sizeInBytes())
     bounds = node.bounds()
-    where = repr((bounds.x(), bounds.y(), bounds.width(), bounds.height())).encode()
-    return _thumbnail_bytes(node, 96) + where
+    return bytes(bits) + repr((bounds.x(), bounds.y(), bounds.width(), bounds.height())).encode()
 
 
 def open_documents() -> list:

@@ -168,8 +168,8 @@ class DeepcolorPanel(QWidget):
         entries = self.colorizer.models(refresh=rescan)
         for entry in entries:
             label = entry.name + (" (default)" if entry.default else "")
-            if entry.info is None:
-                combo.addItem(f"{label}: unusable", None)
+            if entry.info is None:  # listed, so that a chosen model that broke shows as chosen
+                combo.addItem(f"{label}: unusable", entry.name)
                 combo.setItemData(combo.count() - 1, entry.problem, Qt.ToolTipRole)
                 combo.model().item(combo.count() - 1).setEnabled(False)
                 continue

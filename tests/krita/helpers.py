@@ -140,11 +140,43 @@ def settle(seconds: float) -> None:
         let_qt_run()
 
 
+def wait_until_idle(doc, timeout: float = 30.0) -> None:
+    """Let Qt run until Krita has no work queued on ``doc``'s image (strokes, updates, undo)."""
+    def idle() -> bool:
+        if not doc.tryBarrierLock():
+            return False
+        doc.unlock()
+        return True
+    wait_until(idle, timeout, f"Krita to finish its work on '{doc.name()}'")
+
+
 def trigger(action_name: str) -> None:
-    """Run one of Krita's actions (needs the GUI: kritarunner has no actions)."""
+    """Run one of Krita's actions (needs the GUI: kritarunner has no actions).
+
+    Krita ignores some actions (undo, redo) while the image is busy, so the active document
+    must be idle first.
+    """
     action = Krita.instance().action(action_name)
     assert action is not None, f"no action {action_name}"
+    doc = Krita.instance().activeDocument()
+    if doc is not None:
+        wait_until_idle(doc)
     action.trigger()
+
+
+def make_active(doc, node, timeout: float = 10.0) -> None:
+    """Make ``node`` the active layer of ``doc``, which must be the active document.
+
+    Krita's layer model learns of a new layer a little later, so the request is repeated until
+    it takes.
+    """
+    def active() -> bool:
+        current = doc.activeNode()
+        if current is not None and current.uniqueId() == node.uniqueId():
+            return True
+        doc.setActiveNode(node)
+        return False
+    wait_until(active, timeout, f"'{node.name()}' to become the active layer")
 
 
 def composite(doc, row: int, column: int) -> tuple[int, ...]:

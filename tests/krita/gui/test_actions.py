@@ -3,6 +3,7 @@
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
+import numpy as np
 from krita import Krita
 
 import krita_deepcolor
@@ -14,9 +15,10 @@ from tests.krita.helpers import (
     add_layer,
     composite,
     hint_point,
+    hint_spot,
     line_art,
     lines_and_hints,
-    settle,
+    make_active,
     stack,
     trigger,
     wait_until,
@@ -87,10 +89,7 @@ def test_colorize_recolour_and_one_undo_brings_back_the_previous_colouring(open_
 def test_colorize_uses_the_active_layer_when_no_layer_is_named_like_line_art(open_doc, colorizer):
     doc = open_doc(96, 64, name="active")
     paint = add_layer(doc, "Paint Layer 2", line_art(96, 64))
-    settle(0.5)  # Krita's layer model must know the new layer before it can be made active
-    doc.setActiveNode(paint)
-    wait_until(lambda: doc.activeNode() is not None and doc.activeNode().name() == "Paint Layer 2", 5,
-               "the layer to become active")
+    make_active(doc, paint)
     trigger(COLORIZE)
     wait_until(lambda: not colorizer.busy, 30)
     assert colorizer.status.startswith("Added 'Deepcolor · passthrough · ") and "under 'Paint Layer 2'" in \
@@ -116,3 +115,44 @@ def test_colorize_all_action_shows_a_summary_in_the_docker(open_doc, colorizer, 
     assert docker.panel.summary.isVisible()
     assert stack(good.rootNode())[1].startswith("Deepcolor") and stack(other.rootNode())[1].startswith(
         "Deepcolor")
+
+
+def test_the_active_hint_layer_is_never_taken_as_line_art(open_doc, colorizer):
+    doc = open_doc(96, 64, name="hints active")
+    add_layer(doc, "Paint Layer 1", line_art(96, 64))
+    hints = add_layer(doc, "Hints", hint_spot(96, 64, RED))
+    make_active(doc, hints)  # as right after painting the hints
+    trigger(COLORIZE)
+    assert colorizer.status == ("'hints active' has no line-art layer: name a layer 'lines' or pick one in "
+                                "the Deepcolor docker (the active layer 'Hints' is the hint layer)")
+    assert not colorizer.busy and stack(doc.rootNode()) == ["Background", "Paint Layer 1", "Hints"]
+
+
+def test_colorize_all_skips_documents_whose_active_layer_is_no_line_art(open_doc, colorizer):
+    def document(name, active_name, *layers):
+        doc = open_doc(96, 64, name=name)
+        for layer_name, rgba in layers:
+            add_layer(doc, layer_name, rgba)
+        make_active(doc, next(node for node in doc.rootNode().childNodes() if node.name() == active_name))
+        return doc
+
+    white = np.full((64, 96, 4), 255, np.uint8)
+    document("background", "Background", ("Paint 1", line_art(96, 64)))
+    document("sketch", "Hints", ("Sketch", line_art(96, 64)), ("Hints", hint_spot(96, 64, RED)))
+    document("empty", "Paint 2", ("Sketch", line_art(96, 64)), ("Paint 2", None))
+    document("paper", "Papier", ("Sketch", line_art(96, 64)), ("Papier", white))
+    good = document("good", "Ink", ("Ink", line_art(96, 64)))
+
+    trigger(COLORIZE_ALL)
+    wait_until(lambda: colorizer.summary, 60, "the batch summary")
+
+    advice = "has no line-art layer: name a layer 'lines' or pick one in the Deepcolor docker"
+    assert colorizer.summary.splitlines() == [
+        "Coloured 1 of 5 open documents.",
+        f"Skipped 'background': 'background' {advice} (the active layer 'Background' is the background)",
+        f"Skipped 'sketch': 'sketch' {advice} (the active layer 'Hints' is the hint layer)",
+        f"Skipped 'empty': 'empty' {advice} (the active layer 'Paint 2' has nothing drawn on it)",
+        "Skipped 'paper': the line-art layer 'Papier' is one plain colour, no line art: name the line-art "
+        "layer 'lines' or pick it in the Deepcolor docker",
+    ]
+    assert stack(good.rootNode())[1].startswith("Deepcolor")

@@ -1,13 +1,18 @@
 """The Deepcolor docker: its widgets drive the colouring, settings are remembered, long runs can
 be cancelled or outlived by their document, and the live preview follows the hints."""
 
+import sys
+
 from krita import Krita
 
 from krita_deepcolor.document import Registry
+from krita_deepcolor.engine import catalog
 from krita_deepcolor.settings import GROUP, Settings
+from krita_deepcolor.ui.docker import DeepcolorDocker
 from tests.krita.helpers import (
     BLUE,
     GREEN,
+    MODELS_DIR,
     RED,
     add_layer,
     close,
@@ -139,3 +144,25 @@ def test_live_preview_follows_the_hints_in_one_preview_layer(open_doc, docker, c
     wait_until(lambda: not colorizer.busy, 30)
     final = Registry(doc).layers_for(lines)
     assert [layer.name().split(" · ")[0] for layer in final] == ["Deepcolor"], "a result replaces the preview"
+
+
+def test_without_onnxruntime_the_docker_loads_and_says_what_to_install(open_doc, colorizer, monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # "import onnxruntime" now fails
+    monkeypatch.setattr(catalog, "SHIPPED_DIRS", ())  # only the user's folder, which holds .onnx files
+    colorizer.update_settings(models_dir=str(MODELS_DIR))  # the models are looked for again
+    docker = DeepcolorDocker()  # what Krita's docker factory builds when a window opens
+    try:
+        panel = docker.panel
+        assert panel is not None, "the docker shows its controls"
+        labels = [panel.model_combo.itemText(i) for i in range(panel.model_combo.count())]
+        assert labels == ["passthrough: unusable", "slow: unusable", "No model found"]
+        assert panel.status.text().startswith(
+            "the chosen model 'passthrough' cannot be used: "), panel.status.text()
+        assert "onnxruntime is not installed" in panel.status.text()
+        assert "python installer.py" in panel.status.text()
+    finally:
+        docker.deleteLater()
+    doc = open_doc(96, 64, name="no onnxruntime")
+    lines_and_hints(doc)
+    assert not colorizer.colorize()
+    assert "onnxruntime is not installed" in colorizer.status

@@ -1,19 +1,23 @@
 """Colouring end to end with real models on the worker thread: every colour space, sizes,
 re-colouring, cancel, documents closed or layers deleted mid-run, refusals, batch."""
 
+import shutil
 import time
 
 import numpy as np
 import pytest
 
-from krita_deepcolor.document import NO_HINTS, Registry, node_id
+from krita_deepcolor.document import NO_HINTS, Registry, layer_choices, node_id
 from krita_deepcolor.engine import catalog
 from krita_deepcolor.engine.pipeline import Options, colorize
 from krita_deepcolor.settings import OUTPUTS
+from tests import contract_models
 from tests.krita.helpers import (
     BLUE,
     GREEN,
+    MODELS_DIR,
     RED,
+    add_fill_layer,
     add_layer,
     close,
     hint_point,
@@ -102,6 +106,16 @@ def test_canvas_sizes(make_doc, colorizer, size):
         assert tuple(pixels(node, doc)[row, column][:3]) == RED
 
 
+def test_a_fill_layer_is_listed_and_coloured_as_line_art(make_doc, colorizer):
+    doc = make_doc()
+    lines = add_fill_layer(doc, "Lines", line_art(96, 64))
+    add_layer(doc, "Hints", hint_spot(96, 64, RED))
+    assert [choice.name for choice in layer_choices(doc)] == ["Hints", "Lines", "Background"]
+    status = run(colorizer, doc)
+    assert status.startswith("Added 'Deepcolor · passthrough · ") and "under 'Lines'" in status, status
+    assert tuple(pixels(result_layer(doc, lines), doc)[hint_point(96, 64)][:3]) == RED
+
+
 def test_recolouring_with_new_hints_replaces_the_result(make_doc, colorizer):
     doc = make_doc()
     lines, hints = lines_and_hints(doc, colour=RED)
@@ -164,6 +178,28 @@ def test_no_models_installed_says_where_to_put_one(make_doc, colorizer, tmp_path
     lines_and_hints(doc)
     assert not colorizer.colorize(doc)
     assert f"no model installed: put a .onnx model into {tmp_path}" in colorizer.status
+
+
+def test_a_model_breaking_the_contract_is_named_with_its_defect(make_doc, colorizer, tmp_path, monkeypatch):
+    monkeypatch.delenv("KRITA_DEEPCOLOR_MODELS")
+    monkeypatch.setattr(catalog, "SHIPPED_DIRS", ())
+    broken = contract_models.build(tmp_path / "renamed-inputs.onnx", input_names=("lines", "hint"))
+    colorizer.update_settings(models_dir=str(tmp_path), model="")
+    doc = make_doc()
+    lines_and_hints(doc)
+    assert not colorizer.colorize(doc)
+    assert colorizer.status.startswith(f"no usable model: {broken}: inputs are ['hint', 'lines']"), \
+        colorizer.status
+
+    shutil.copy(MODELS_DIR / "passthrough.onnx", tmp_path)  # a good model beside it
+    colorizer.update_settings(model="renamed-inputs")
+    colorizer.models(refresh=True)
+    assert not colorizer.colorize(doc), "the chosen model is not swapped for another one"
+    assert colorizer.status.startswith(f"the chosen model 'renamed-inputs' cannot be used: {broken}: "
+                                       "inputs are"), colorizer.status
+    assert stack(doc.rootNode()) == ["Background", "Lines", "Hints"]
+    colorizer.update_settings(model="passthrough")
+    assert run(colorizer, doc).startswith("Added 'Deepcolor · passthrough")
 
 
 def test_cancel_mid_run_stops_quickly_and_adds_nothing(make_doc, colorizer):

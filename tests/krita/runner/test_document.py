@@ -123,6 +123,14 @@ def test_empty_or_off_canvas_line_art_is_refused(make_doc):
         read_inputs(doc, lines, None)
 
 
+def test_a_plain_colour_layer_is_refused_as_line_art(make_doc):
+    doc = make_doc()
+    background = doc.rootNode().childNodes()[0]  # Krita's white Background, in any language
+    with pytest.raises(DocumentError, match="'Background' is one plain colour, no line art: name the "
+                       "line-art layer 'lines'"):
+        read_inputs(doc, background, None)
+
+
 def test_an_empty_hint_layer_means_no_hints(make_doc):
     doc = make_doc()
     lines = add_layer(doc, "Lines", line_art(96, 64))
