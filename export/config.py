@@ -32,7 +32,27 @@ GAN_VARIANTS = ("pix2pix-stroke", "deepcolor-gan")
 
 # Options a resumed run may change; any other option must match the checkpoint.
 RESUME_OVERRIDABLE = {"data", "steps", "val_every", "ckpt_every", "val_minutes", "ckpt_minutes", "device",
-                      "log_every", "workers", "threads", "gan_weight", "gan_start", "amp", "val_images"}
+                      "log_every", "workers", "threads", "gan_weight", "gan_start", "amp", "val_images",
+                      "quality_images"}
+# Variants that can read a line-aware flood of the hints (export/propagation.py) beside them.
+PROPAGATION_VARIANTS = ("pix2pix-stroke",)
+# --propagation flood: the default coarse-to-fine schedule, "block:steps" per level
+FLOOD_LEVELS = "16:32,8:16,4:16"
+
+
+def parse_levels(text: str) -> tuple[tuple[int, int], ...]:
+    """"16:32,8:16,4:16" -> ((16, 32), (8, 16), (4, 16)); raises ConfigError."""
+    try:
+        levels = tuple(tuple(int(v) for v in part.split(":")) for part in text.split(","))
+    except ValueError:
+        levels = ()
+    if not levels or any(len(level) != 2 or level[0] < 1 or level[1] < 0 for level in levels):
+        raise ConfigError(f"--propagation {text!r}: use none, flood, or levels like {FLOOD_LEVELS}")
+    scales = [scale for scale, _ in levels]
+    pairs = zip(scales, scales[1:], strict=False)
+    if scales != sorted(set(scales), reverse=True) or any(a % b for a, b in pairs):
+        raise ConfigError(f"--propagation {text!r}: block sides must fall, each dividing the one before")
+    return levels
 
 
 class ConfigError(ValueError):
@@ -63,6 +83,8 @@ class TrainConfig:
     ckpt_every: int = 500
     ckpt_minutes: float = 0.0  # when > 0, also checkpoint at least this often
     val_images: int = 8
+    # validation pictures scored whole with simulated hints (export/quality.py); 0 = none
+    quality_images: int = 64
     # pix2pix loss: gan_weight * adversarial + l1_weight * L1; no adversarial term before gan_start.
     gan_weight: float | None = None
     l1_weight: float = 100.0
@@ -81,6 +103,9 @@ class TrainConfig:
     hint_blur: int | None = None
     hint_fade: float | None = 0.3
     augment: bool = True  # scale/crop/flip/line-weight jitter of the training crops
+    # pix2pix-stroke: "none", or the level schedule of a line-aware flood of the hints fed to the
+    # network beside them, whose output is then a correction of that flood ("flood" = FLOOD_LEVELS)
+    propagation: str = "none"
 
     def __post_init__(self):
         if self.variant not in TRAINABLE_VARIANTS:
@@ -96,6 +121,10 @@ class TrainConfig:
         return 2 ** self.depth
 
     @property
+    def propagation_levels(self) -> tuple[tuple[int, int], ...] | None:
+        return None if self.propagation == "none" else parse_levels(self.propagation)
+
+    @property
     def uses_gan(self) -> bool:
         return self.variant in GAN_VARIANTS and self.gan_weight > 0
 
@@ -108,6 +137,17 @@ class TrainConfig:
         if self.variant.startswith("classification") and self.depth < 3:
             raise ConfigError("classification variants need --depth 3 or more "
                               "(they predict at 1/4 resolution)")
+        if self.propagation == "flood":
+            self.propagation = FLOOD_LEVELS
+        if self.propagation != "none":
+            if self.variant not in PROPAGATION_VARIANTS:
+                raise ConfigError(f"--propagation applies to {', '.join(PROPAGATION_VARIANTS)} only")
+            block = self.propagation_levels[0][0]
+            if self.size_multiple % block:
+                raise ConfigError(f"--propagation {self.propagation}: blocks of {block} px need "
+                                  f"2**depth to be a multiple of {block}: raise --depth")
+        if self.quality_images < 0:
+            raise ConfigError("--quality-images must be 0 (off) or more")
         if self.crop % self.size_multiple:
             raise ConfigError(f"--crop {self.crop} must be a multiple of 2**depth = {self.size_multiple}: "
                               "change --crop or --depth")
@@ -165,6 +205,12 @@ def build_parser() -> argparse.ArgumentParser:
     add("--ckpt-every", type=int, help="steps between checkpoints")
     add("--ckpt-minutes", type=float, help="also checkpoint at least every this many minutes")
     add("--val-images", type=int, help="validation images (default 8)")
+    add("--quality-images", type=int,
+        help="validation pictures scored whole, raw output with and without simulated hints "
+             "(default 64, 0 = off; see export/quality.py)")
+    add("--propagation",
+        help="pix2pix-stroke: 'flood' (or levels 'block:steps,...') feeds a line-aware flood of the "
+             "hints to the network and makes its output a correction of it; 'none' (default)")
     add("--gan-weight", type=float, help="adversarial loss weight (0 = L1 only)")
     add("--l1-weight", type=float, help="L1 loss weight of the pix2pix loss (default 100)")
     add("--gan-start", type=int, help="step from which the adversarial loss is used")
@@ -197,6 +243,8 @@ def parse_train_args(argv=None) -> tuple[dict, argparse.ArgumentParser]:
 
 def merge_for_resume(stored: dict, given: dict) -> TrainConfig:
     """The checkpoint's config with the allowed overrides from the command line applied."""
+    if given.get("propagation") == "flood":  # stored expanded
+        given = {**given, "propagation": FLOOD_LEVELS}
     if given["variant"] != stored["variant"]:
         raise ConfigError(f"{given['run']} holds a {stored['variant']} run, not {given['variant']}: "
                           "use another --run folder or the same --variant")

@@ -41,6 +41,8 @@ def model_info(variant: Variant, checkpoint: dict, name: str, description: str |
     config = variant.config
     data = checkpoint.get("data_info") or {}
     extra = {"width": config.width, "depth": config.depth, "hints": config.hints}
+    if config.propagation != "none":
+        extra.update(propagation=config.propagation)
     if config.variant == "deepcolor-gan":
         extra.update(hint_blur=variant.prepare.blur, hint_fade=config.hint_fade)
     if config.variant.startswith("classification"):

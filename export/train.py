@@ -189,6 +189,17 @@ def evaluate(variant: Variant, batch: dict) -> tuple[dict[str, float], dict[str,
     return metrics, outputs
 
 
+def _on_cpu_numpy(graph: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+    """The graph as a numpy-in, numpy-out module on ``device`` (for export/quality.py)."""
+    if device.type == "cpu":
+        return graph
+
+    class OnDevice(torch.nn.Module):
+        def forward(self, line, hint):
+            return graph(line.to(device), hint.to(device)).float().cpu()
+    return OnDevice()
+
+
 # -- the run -----------------------------------------------------------------------------
 
 @dataclass
@@ -289,6 +300,7 @@ class Trainer:
             if self.device.type == "cuda" and checkpoint["rng"].get("cuda"):
                 torch.cuda.set_rng_state(checkpoint["rng"]["cuda"][0], self.device)
         self.validation = self._validation_batch() if parallel.main else None
+        self.quality_samples = self._quality_samples() if parallel.main else []
         self.stop_requested = False
 
     def _wrap_for_ddp(self) -> None:
@@ -316,6 +328,29 @@ class Trainer:
         items = [val_set[i] for i in range(count)]
         batch = {key: torch.stack([item[key] for item in items]) for key in ("line", "color", "hint")}
         return to_device(batch, self.device)
+
+    def _quality_samples(self) -> list[dict]:
+        """Whole validation pictures with the quality benchmark's dense hints (export/quality.py)."""
+        if self.validation is None or not self.config.quality_images:
+            return []
+        from . import quality
+
+        return quality.load_samples(self.config.data, self.config.quality_images)
+
+    def quality(self) -> dict[str, float]:
+        """Raw-output quality of the eval-mode contract graph on the quality pictures."""
+        if not self.quality_samples:
+            return {}
+        from . import quality
+
+        variant = self.variant
+        graph = variant.contract_graph().eval()
+        try:
+            scores = quality.score(quality.torch_runner(_on_cpu_numpy(graph, self.device)),
+                                   self.quality_samples, self.config.size_multiple)
+        finally:
+            graph.train()
+        return {f"raw_{key}": value for key, value in scores.items()}
 
     def checkpoint_payload(self) -> dict:
         variant = self.variant
@@ -358,8 +393,11 @@ class Trainer:
         started = time.perf_counter()
         metrics, outputs = evaluate(self.variant, self.validation)
         write_grid(self.run_dir / "val" / f"step_{self.step:08d}.png", self.validation, outputs)
-        self.record({"kind": "val", **metrics, "seconds": round(time.perf_counter() - started, 2)})
-        shown = "  ".join(f"{k} {v:.4f}" if "l1" in k else f"{k} {v:.2f}" for k, v in metrics.items())
+        metrics.update(self.quality())
+        self.record({"kind": "val", **metrics, "seconds": round(time.perf_counter() - started, 2),
+                     "train_seconds": round(self.train_seconds, 1)})
+        shown = "  ".join(f"{k} {v:.4f}" if "l1" in k or "de10" in k else f"{k} {v:.2f}"
+                          for k, v in metrics.items())
         self.log(f"validation step {self.step}: {shown}")
 
     def record(self, entry: dict) -> None:

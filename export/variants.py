@@ -2,7 +2,9 @@
 the contract graph (line, hint RGBA -> sRGB colour) that validation and export both use.
 
 One class per variant:
-  pix2pix-stroke      pix2pix U-Net on line + hint RGB*A + A; L1 (+ optional PatchGAN)
+  pix2pix-stroke      pix2pix U-Net on line + hint RGB*A + A; L1 (+ optional PatchGAN);
+                      with --propagation, also on a line-aware flood of the hints, and its
+                      output a correction of that flood
   deepcolor-gan       deepcolor's 5x5 U-Net on line + blurred colour hint; adversarial + L1
   regression          the poster's U-Net, L2
   classification      the poster's U-Net, 512 colour classes at 1/4 resolution, rebalanced
@@ -21,6 +23,7 @@ from . import losses
 from .color import AnnealedMeanDecoder, ColorBins
 from .config import TrainConfig
 from .networks import PatchDiscriminator, classification_unet, deepcolor_unet, pix2pix_unet, regression_unet
+from .propagation import HintPropagation
 
 
 class CheckpointError(ValueError):
@@ -48,6 +51,25 @@ class StrokeInput(nn.Module):
             return line
         alpha = hint[:, 3:4]
         return torch.cat([line, hint[:, :3] * alpha, alpha], dim=1)
+
+
+class PropagatedStrokeInput(nn.Module):
+    """Contract hint -> line, hint RGB * A, A, and the line-aware flood of the hints
+    (export/propagation.py): flood colour over white (the base the output corrects), reach,
+    proximity. 10 channels; channels BASE are the base colour."""
+
+    channels = 10
+    BASE = slice(5, 8)
+
+    def __init__(self, levels):
+        super().__init__()
+        self.propagation = HintPropagation(levels)
+
+    def forward(self, line: torch.Tensor, hint: torch.Tensor) -> torch.Tensor:
+        alpha = hint[:, 3:4]
+        with torch.no_grad():  # parameter-free: nothing to learn through it
+            colour, reach, proximity = self.propagation(line, hint)
+        return torch.cat([line, hint[:, :3] * alpha, alpha, colour + (1.0 - reach), reach, proximity], 1)
 
 
 def box_blur(x: torch.Tensor, size: int) -> torch.Tensor:
@@ -119,6 +141,18 @@ class ContractGraph(nn.Module):
         return self.finish(self.generator(self.prepare(line, hint))).clamp(0.0, 1.0)
 
 
+class ResidualGraph(ContractGraph):
+    """The same, with the network's tanh output added to the flood colour of its input (white
+    where no hint reaches): colour = clamp(base + tanh output)."""
+
+    def __init__(self, prepare: PropagatedStrokeInput, generator: nn.Module):
+        super().__init__(prepare, generator, nn.Identity())
+
+    def forward(self, line: torch.Tensor, hint: torch.Tensor) -> torch.Tensor:
+        features = self.prepare(line, hint)
+        return (features[:, self.prepare.BASE] + self.generator(features)).clamp(0.0, 1.0)
+
+
 class Variant:
     """Base: owns the generator (and optional discriminator) and their optimisers."""
 
@@ -155,6 +189,8 @@ class Variant:
     # -- shared machinery ----------------------------------------------------------------
     def to(self, device) -> Variant:
         self.generator.to(device)
+        if isinstance(getattr(self, "prepare", None), nn.Module):
+            self.prepare.to(device)  # buffers of fixed, parameter-free input processing
         if self.discriminator is not None:
             self.discriminator.to(device)
         return self
@@ -204,28 +240,39 @@ class ConditionalGAN(Variant):
             self.add_discriminator()
 
     def add_discriminator(self) -> None:
-        channels = self.input_channels + 3
+        channels = self.prepare.channels + 3
         self.discriminator = PatchDiscriminator(channels, self.config.ndf, self.config.d_layers)
         self.train_discriminator = self.discriminator
 
+    def colour(self, output: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
+        """The generator's output as a colour in [0, 1] (unclamped for the loss)."""
+        return tanh_to_unit(output)
+
     def generator_loss(self, output, batch):
-        l1 = losses.l1(tanh_to_unit(output), batch["color"])
+        l1 = losses.l1(output, batch["color"])
         return self.config.l1_weight * l1, {"l1": l1.item()}
 
     def train_step(self, batch: dict, step: int) -> dict[str, float]:
         config = self.config
-        if not (config.uses_gan and step >= config.gan_start):
-            return super().train_step(batch, step)
         condition, target = self.network_input(batch), batch["color"]
+        if not (config.uses_gan and step >= config.gan_start):
+            optimizer = self.optimizers["generator"]
+            optimizer.zero_grad(set_to_none=True)
+            with self.autocast():
+                output = self.train_generator(condition)
+            loss, report = self.generator_loss(self.colour(output.float(), condition), batch)
+            loss.backward()
+            optimizer.step()
+            return report
         with self.autocast():
-            fake = tanh_to_unit(self.train_generator(condition)).float()
+            fake = self.colour(self.train_generator(condition).float(), condition)
 
         # Discriminator: real and fake in one batch (one DDP forward per step).
         d_optimizer = self.optimizers["discriminator"]
         d_optimizer.zero_grad(set_to_none=True)
         with self.autocast():
             logits = self.train_discriminator(torch.cat([condition, condition]),
-                                              unit_to_signed(torch.cat([target, fake.detach()])))
+                                              unit_to_signed(torch.cat([target, fake.detach().clamp(0, 1)])))
         real_logits, fake_logits = logits.float().chunk(2)
         d_loss = 0.5 * (losses.adversarial(real_logits, True) + losses.adversarial(fake_logits, False))
         d_loss.backward()
@@ -236,7 +283,7 @@ class ConditionalGAN(Variant):
         g_optimizer.zero_grad(set_to_none=True)
         self.discriminator.requires_grad_(False)
         with self.autocast():
-            fooled = self.discriminator(condition, unit_to_signed(fake))
+            fooled = self.discriminator(condition, unit_to_signed(fake.clamp(0.0, 1.0)))
         self.discriminator.requires_grad_(True)
         adversarial = losses.adversarial(fooled.float(), True)
         l1 = losses.l1(fake, target)
@@ -246,18 +293,43 @@ class ConditionalGAN(Variant):
 
 
 class Pix2PixStroke(ConditionalGAN):
+    """With ``--propagation``, the network also reads a line-aware flood of the hints and its
+    output is a correction of that flood (ResidualGraph): the flood carries a stroke's colour
+    across its region from the first step, and L1 teaches the corrections."""
+
     name = "pix2pix-stroke"
     description = "pix2pix U-Net reading the line art and short hint strokes (colour x mask, mask)"
-    input_channels = 5
 
     def build_generator(self):
-        self.prepare = StrokeInput(True)
-        return pix2pix_unet(self.input_channels, self.config.width, self.config.depth)
+        levels = self.config.propagation_levels
+        self.prepare = StrokeInput(True) if levels is None else PropagatedStrokeInput(levels)
+        if levels is not None:
+            self.description = ("pix2pix U-Net correcting a line-aware flood of the hint strokes "
+                                "(reads line art, strokes and the flood)")
+        generator = pix2pix_unet(self.prepare.channels, self.config.width, self.config.depth)
+        if levels is not None:
+            # the correction starts at zero: the untrained graph paints the flood itself
+            last = [m for m in generator.modules() if isinstance(m, nn.ConvTranspose2d)][-1]
+            nn.init.zeros_(last.weight)
+            nn.init.zeros_(last.bias)
+        return generator
+
+    @property
+    def residual(self) -> bool:
+        return isinstance(self.prepare, PropagatedStrokeInput)
 
     def network_input(self, batch):
         return self.prepare(batch["line"], batch["hint"])
 
+    def colour(self, output: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
+        """The network's output as a colour (unclamped): base + output, or tanh -> [0, 1]."""
+        if self.residual:
+            return condition[:, PropagatedStrokeInput.BASE] + output
+        return super().colour(output, condition)
+
     def contract_graph(self):
+        if self.residual:
+            return ResidualGraph(self.prepare, self.generator)
         return ContractGraph(self.prepare, self.generator, TanhColour())
 
 

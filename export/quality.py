@@ -1,0 +1,172 @@
+"""The raw-output quality of issue 11, on whole validation pictures: what the network itself
+paints, before the engine's finishing.
+
+    python -m export.quality models/deepcolor-stroke-v0.onnx [RUN ...] [--data DATASET] [--limit N]
+
+For each validation pair (true line layer + true colours, stored size): the model colours the
+line art once with *dense* hints (a short stroke in every region of the figure, the quality
+benchmark's simulator and seeds: ``region_hints(..., regions="all", include_outside=False)``)
+and once with *none*. Scores on non-ink pixels, truth over white, as benchmarks/quality.py:
+- ``hinted_de10``: share of the pixels of regions that hold a hint (4-connected paper
+  components of the line art) within Delta-E76 10 of the truth, pixel-weighted over pictures;
+- ``hinted_psnr``: PSNR with dense hints (mean over pictures);
+- ``none_psnr``: PSNR with no hints; ``white_psnr``: a white layer's; ``none_gain`` the difference.
+The trainer logs these at every validation (``--quality-images``), on the eval-mode contract
+graph, which is what the exported file computes; this command measures ONNX files and run
+folders the same way, with the plain watershed flood from the same strokes beside them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from krita_deepcolor.engine import imageio, imaging
+from krita_deepcolor.engine.imaging import to_uint8
+
+from .config import DEFAULT_DATA
+
+DELTA_E = 10.0
+HINT_SEED_STRIDE = 7919  # the quality benchmark's seeds: index * 7919 + len("dense")
+
+
+def over_white(rgba8: np.ndarray) -> np.ndarray:
+    unit = rgba8.astype(np.float32) / 255.0
+    alpha = unit[:, :, 3:4]
+    return unit[:, :, :3] * alpha + (1.0 - alpha)
+
+
+def load_samples(root, limit: int | None = None) -> list[dict]:
+    """The first ``limit`` validation pairs, with their dense benchmark hints: dicts of ``line``
+    (H, W) float32, ``hint`` (H, W, 4) float32 (8-bit values, as the benchmark feeds them),
+    ``truth`` (H, W, 3) over white, ``paper`` (H, W) bool, ``hinted`` (H, W) bool."""
+    from export.data.hints import region_hints
+
+    root = Path(root).expanduser()
+    manifest = json.loads((root / "manifest.json").read_text())
+    samples = [s for s in manifest["samples"] if s["split"] == "val"]
+    if limit is not None:
+        samples = samples[:limit]
+    loaded = []
+    for index, sample in enumerate(samples):
+        colour = imaging.as_rgba(imageio.read_image(root / "val" / f"{sample['id']}.color.png"))
+        colour8 = to_uint8(colour.astype(np.float32) / float(imaging.full_scale(colour)))
+        line_unit = imaging.line_from_rgba(imageio.read_image(root / "val" / f"{sample['id']}.line.png"))
+        line8 = to_uint8(line_unit)
+        line = line8.astype(np.float32) / 255.0
+        truth = over_white(colour8)
+        mask = colour8[:, :, 3].astype(np.float32) / 255.0
+        rng = np.random.default_rng(index * HINT_SEED_STRIDE + len("dense"))
+        hint8 = to_uint8(region_hints(truth, line, mask, rng, regions="all", include_outside=False))
+        paper = line8 >= 128
+        _, regions = cv2.connectedComponents(paper.astype(np.uint8), connectivity=4)
+        ids = np.unique(regions[(hint8[:, :, 3] >= 128) & paper])
+        hinted = np.isin(regions, ids[ids > 0]) & paper
+        loaded.append({"id": sample["id"], "line": line, "hint": hint8.astype(np.float32) / 255.0,
+                       "hint8": hint8, "line8": line8, "truth": truth, "paper": paper, "hinted": hinted})
+    return loaded
+
+
+def lab(rgb: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(np.ascontiguousarray(rgb, np.float32), cv2.COLOR_RGB2Lab)
+
+
+def colour_with(run, line: np.ndarray, hint: np.ndarray, multiple: int) -> np.ndarray:
+    """run(line [1,1,H,W], hint [1,4,H,W]) -> [1,3,H,W], on the picture padded (paper, no hint)
+    to a multiple of ``multiple``; returns (H, W, 3) in [0, 1]."""
+    height, width = line.shape
+    padded_h, padded_w = -(-height // multiple) * multiple, -(-width // multiple) * multiple
+    line_in = np.ones((1, 1, padded_h, padded_w), np.float32)
+    line_in[0, 0, :height, :width] = line
+    hint_in = np.zeros((1, 4, padded_h, padded_w), np.float32)
+    hint_in[0, :, :height, :width] = hint.transpose(2, 0, 1)
+    colour = np.asarray(run(line_in, hint_in), np.float32)[0, :, :height, :width]
+    return np.clip(colour.transpose(1, 2, 0), 0.0, 1.0)
+
+
+def psnr(result: np.ndarray, truth: np.ndarray, where: np.ndarray) -> float:
+    error = float(np.mean((result[where] - truth[where]) ** 2))
+    return 10.0 * np.log10(1.0 / max(error, 1e-10))
+
+
+def score(run, samples: list[dict], multiple: int, flood: bool = False) -> dict[str, float]:
+    """The raw metrics of ``run`` over ``samples`` (see the module doc); with ``flood``, the
+    watershed flood from the same strokes (the engine's, no border key) is scored beside it."""
+    close = pixels = 0
+    hinted_psnr, none_psnr, white_psnr = [], [], []
+    flood_close = 0
+    for sample in samples:
+        truth, paper, hinted = sample["truth"], sample["paper"], sample["hinted"]
+        dense = colour_with(run, sample["line"], sample["hint"], multiple)
+        empty = colour_with(run, sample["line"], np.zeros_like(sample["hint"]), multiple)
+        near = np.linalg.norm(lab(dense) - lab(truth), axis=2) <= DELTA_E
+        close += int(near[hinted].sum())
+        pixels += int(hinted.sum())
+        hinted_psnr.append(psnr(dense, truth, paper))
+        none_psnr.append(psnr(empty, truth, paper))
+        white_psnr.append(psnr(np.ones_like(truth), truth, paper))
+        if flood:
+            from krita_deepcolor.engine.regions import watershed_flood
+
+            hint8 = sample["hint8"]
+            rgb, painted = watershed_flood(sample["line8"], hint8[:, :, 3] >= 128, hint8[:, :, :3], False)
+            flooded = np.where(painted[:, :, None], rgb.astype(np.float32) / 255.0, 1.0)
+            flood_close += int((np.linalg.norm(lab(flooded) - lab(truth), axis=2) <= DELTA_E)[hinted].sum())
+    result = {"hinted_de10": close / max(pixels, 1), "hinted_psnr": float(np.mean(hinted_psnr)),
+              "none_psnr": float(np.mean(none_psnr)), "white_psnr": float(np.mean(white_psnr))}
+    result["none_gain"] = result["none_psnr"] - result["white_psnr"]
+    if flood:
+        result["flood_hinted_de10"] = flood_close / max(pixels, 1)
+    return result
+
+
+def torch_runner(graph):
+    """A run function for an eval-mode torch contract graph."""
+    import torch
+
+    def run(line, hint):
+        with torch.no_grad():
+            return graph(torch.from_numpy(line), torch.from_numpy(hint)).numpy()
+    return run
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m export.quality",
+                                     description="Raw-output quality (issue 11) of ONNX files or runs.")
+    parser.add_argument("models", nargs="+", help="ONNX files or training run folders / checkpoints")
+    parser.add_argument("--data", default=DEFAULT_DATA)
+    parser.add_argument("--limit", type=int, help="the first N validation pairs (default all)")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--flood", action="store_true", help="also score the watershed flood")
+    args = parser.parse_args(argv)
+    samples = load_samples(args.data, args.limit)
+    print(f"{len(samples)} validation pairs of {args.data}", file=sys.stderr)
+    for index, name in enumerate(args.models):
+        if name.endswith(".onnx"):
+            from krita_deepcolor.engine import load_model
+
+            model = load_model(name, device="cpu", threads=args.threads)
+            run, multiple, seen = model.run, model.info.size_multiple, model.info.images_seen
+        else:
+            import torch
+
+            from .train import load_checkpoint, restore_variant
+
+            torch.set_num_threads(args.threads)
+            checkpoint = load_checkpoint(name)
+            variant = restore_variant(checkpoint)
+            graph = variant.contract_graph().eval()
+            run, multiple, seen = torch_runner(graph), variant.config.size_multiple, checkpoint["images_seen"]
+        scores = score(run, samples, multiple, flood=args.flood and index == 0)
+        print(json.dumps({"model": name, "images_seen": seen, "pairs": len(samples),
+                          **{k: round(v, 4) for k, v in scores.items()}}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,116 @@
+"""The line-aware hint flood (export/propagation.py) and the pix2pix-stroke generator built on it:
+a stroke's colour fills its closed region and stops at the lines, the variant trains and
+validates with the raw-quality metrics, and it exports to ONNX matching PyTorch."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("onnx")
+
+from export import train  # noqa: E402
+from export.config import FLOOD_LEVELS, ConfigError, TrainConfig  # noqa: E402
+from export.onnx import PARITY_TOLERANCE, export_checkpoint  # noqa: E402
+from export.propagation import HintPropagation  # noqa: E402
+from export.quality import colour_with, torch_runner  # noqa: E402
+from krita_deepcolor.engine import load_model  # noqa: E402
+
+from .test_train import tiny_args  # noqa: E402
+
+torch.set_num_threads(1)
+RED, BLUE = (0.9, 0.1, 0.1), (0.1, 0.2, 0.9)
+
+
+def drawing(size: int = 256):
+    """A ring cut in two by a thin diagonal line, a red stroke in its lower-left part, a blue dot
+    outside; 1-px lines (the thinnest a user draws)."""
+    line = np.full((size, size), 255, np.uint8)
+    cv2.circle(line, (128, 128), 80, 0, 1)
+    cv2.line(line, (0, 40), (255, 230), 0, 1)  # a diagonal: the 4-connected flood must not slip through
+    hint = np.zeros((size, size, 4), np.float32)
+    cv2.line(hint, (90, 170), (105, 175), (*RED, 1.0), 3)
+    cv2.circle(hint, (30, 230), 3, (*BLUE, 1.0), -1)
+    return (torch.from_numpy(line.astype(np.float32) / 255.0)[None, None],
+            torch.from_numpy(hint.transpose(2, 0, 1).copy())[None])
+
+
+def flood_colour(line, hint):
+    colour, reach, proximity = HintPropagation()(line, hint)
+    return (colour + 1.0 - reach)[0].permute(1, 2, 0).numpy(), reach[0, 0].numpy(), proximity[0, 0].numpy()
+
+
+def test_a_stroke_fills_its_closed_region_and_stops_at_a_thin_line():
+    line, hint = drawing()
+    colour, reach, proximity = flood_colour(line, hint)
+    # far corners of the stroke's part of the ring (away from the lines by a few pixels)
+    for y, x in ((150, 70), (195, 120), (180, 150)):
+        assert np.abs(colour[y, x] - RED).max() < 0.02, (y, x, colour[y, x])
+        assert reach[y, x] > 0.99
+    # the other side of the 1-px diagonal, inside the same ring: untouched white
+    for y, x in ((90, 128), (110, 170), (70, 110)):
+        assert np.abs(colour[y, x] - 1.0).max() < 1e-6 and reach[y, x] == 0.0
+    # outside the ring: the blue dot's region, not red; the part above the diagonal has no hint
+    assert np.abs(colour[240, 200] - BLUE).max() < 0.02
+    assert np.abs(colour[30, 200] - 1.0).max() < 1e-6
+    # proximity falls with the distance from the stroke
+    assert proximity[172, 98] > proximity[195, 120] > proximity[30, 200] == 0.0
+
+
+def test_two_strokes_in_one_region_meet_between_them():
+    line = torch.ones(1, 1, 64, 256)
+    hint = torch.zeros(1, 4, 64, 256)
+    hint[0, :3, 28:36, 4:12] = torch.tensor(RED)[:, None, None]
+    hint[0, :3, 28:36, 244:252] = torch.tensor(BLUE)[:, None, None]
+    hint[0, 3, 28:36, 4:12] = hint[0, 3, 28:36, 244:252] = 1.0
+    colour, reach, _ = flood_colour(line, hint)
+    assert np.abs(colour[32, 40] - RED).max() < 0.05 and np.abs(colour[32, 216] - BLUE).max() < 0.05
+    assert (reach > 0.95).all()
+
+
+def test_no_hints_reach_nothing_and_levels_are_checked():
+    line, _ = drawing(64)
+    colour, reach, proximity = flood_colour(line, torch.zeros(1, 4, 64, 64))
+    assert (colour == 1.0).all() and (reach == 0.0).all() and (proximity == 0.0).all()
+    with pytest.raises(ValueError, match="fall"):
+        HintPropagation(((4, 8), (8, 8)))
+    with pytest.raises(ConfigError, match="raise --depth"):
+        TrainConfig(variant="pix2pix-stroke", run="x", depth=3, crop=64, propagation="flood")
+    with pytest.raises(ConfigError, match="applies to pix2pix-stroke only"):
+        TrainConfig(variant="regression", run="x", propagation="flood")
+
+
+def test_the_flood_variant_trains_validates_and_exports(tiny_dataset, tmp_path):
+    run = tmp_path / "run"
+    args = tiny_args("pix2pix-stroke", tiny_dataset, run, 3, "--propagation", "flood", "--val-every", "3")
+    assert train.main(args) == 0
+    checkpoint = train.load_checkpoint(run)
+    assert checkpoint["config"]["propagation"] == FLOOD_LEVELS and checkpoint["images_seen"] == 12
+    validation = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()
+                  if json.loads(line)["kind"] == "val"][-1]
+    for key in ("raw_hinted_de10", "raw_hinted_psnr", "raw_none_psnr", "raw_white_psnr", "raw_none_gain"):
+        assert np.isfinite(validation[key]), key
+    assert 0.0 <= validation["raw_hinted_de10"] <= 1.0
+    # resuming with the short name of the schedule is the same run
+    assert train.main(tiny_args("pix2pix-stroke", tiny_dataset, run, 4, "--propagation", "flood")) == 0
+    assert train.load_checkpoint(run)["step"] == 4
+
+    output = tmp_path / "flood.onnx"
+    summary = export_checkpoint(run, output, data=str(tiny_dataset), log=lambda _: None)
+    assert max(summary["parity"].values()) < PARITY_TOLERANCE
+    model = load_model(output, device="cpu", threads=1)
+    assert model.info.variant == "pix2pix-stroke" and model.info.extra["propagation"] == FLOOD_LEVELS
+
+    # the drawing through onnxruntime and torch: the same colours, and the red stroke carried
+    # across its part of the ring (the correction starts at zero and moved little in 4 steps)
+    line, hint = drawing()
+    variant = train.restore_variant(train.load_checkpoint(run))
+    graph = variant.contract_graph().eval()
+    ours = colour_with(model.run, line[0, 0].numpy(), hint[0].permute(1, 2, 0).numpy(), 32)
+    expected = colour_with(torch_runner(graph), line[0, 0].numpy(), hint[0].permute(1, 2, 0).numpy(), 32)
+    assert np.abs(ours - expected).max() < PARITY_TOLERANCE
+    assert np.abs(ours[195, 120] - RED).max() < 0.15 and np.abs(ours[90, 128] - RED).max() > 0.5
