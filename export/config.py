@@ -37,7 +37,7 @@ RESUME_OVERRIDABLE = {"data", "steps", "val_every", "ckpt_every", "val_minutes",
 # Variants that can read a line-aware flood of the hints (export/propagation.py) beside them.
 PROPAGATION_VARIANTS = ("pix2pix-stroke",)
 # --propagation flood: the default coarse-to-fine schedule, "block:steps" per level
-FLOOD_LEVELS = "16:32,8:16,4:16"
+FLOOD_LEVELS = "16:32,8:16,4:16,2:8"
 
 
 def parse_levels(text: str) -> tuple[tuple[int, int], ...]:

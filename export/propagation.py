@@ -12,11 +12,13 @@ does that part without learning, so the network only has to correct it:
    of wall blocks stops it): a paper block the front touches takes the mean colour of its
    reached neighbours, its reach grows to 1 within a step, and once reached it keeps its
    colour. Two strokes in one region meet half way; a region no stroke is in is never reached.
-   Coarse to fine (``levels``): blocks of 16 px carry a colour far in few steps, then 8 and
-   4 px blocks, starting from the coarser result, reach into the narrow parts the coarse walls
+   Coarse to fine (``levels``): blocks of 16 px carry a colour far in few steps, then 8, 4
+   and 2 px blocks, starting from the coarser result, reach into the narrow parts the coarse walls
    closed (coarse walls cover the fine ones, so no level crosses a line the finest one sees).
-4. Colour and reach go back to full resolution (bilinear), together with a proximity map (the
-   mean reach over all steps: 1 at a seed, lower the more steps it took to arrive).
+4. Colour and reach go back to full resolution (bilinear, then normalised like a step, so the
+   paper pixels of a block that holds ink take the colour of the reached blocks beside them),
+   with a proximity map (the mean reach over all steps: 1 at a seed, lower the more steps it
+   took to arrive).
 
 Outputs (all [N, C, H, W] at the input's H and W): ``colour`` premultiplied by ``reach`` (so
 ``colour + 1 - reach`` is the flood over white), ``reach`` in [0, 1] and ``proximity`` in [0, 1].
@@ -33,9 +35,9 @@ from torch import nn
 # Reach of a block once the mean weight of its reached neighbours passes this (a soft "touched").
 REACH_FLOOR = 0.05
 INK_THRESHOLD = 0.5  # line value below which a pixel is ink
-# (block side in pixels, steps): 1/16 carries a colour far (32 blocks = 512 px), 1/8 and 1/4
-# carry it into the narrower parts the coarse walls closed.
-DEFAULT_LEVELS = ((16, 32), (8, 16), (4, 16))
+# (block side in pixels, steps): 1/16 carries a colour far (32 blocks = 512 px), 1/8, 1/4 and
+# 1/2 carry it into the narrower parts and the margins along the lines the coarse walls closed.
+DEFAULT_LEVELS = ((16, 32), (8, 16), (4, 16), (2, 8))
 
 
 class HintPropagation(nn.Module):
@@ -92,7 +94,12 @@ class HintPropagation(nn.Module):
 
     def forward(self, line: torch.Tensor, hint: torch.Tensor):
         state, proximity, _ = self.small(line, hint)
-        scale = float(self.levels[-1][0])
-        full = F.interpolate(torch.cat([state, proximity], 1), scale_factor=scale, mode="bilinear",
+        scale = self.levels[-1][0]
+        if scale == 1:
+            return state[:, :3], state[:, 3:4], proximity
+        full = F.interpolate(torch.cat([state, proximity], 1), scale_factor=float(scale), mode="bilinear",
                              align_corners=False)
-        return full[:, :3], full[:, 3:4].clamp(0.0, 1.0), full[:, 4:5].clamp(0.0, 1.0)
+        # the same normalisation as a step: pixels next to a reached block (the paper beside the
+        # lines, inside blocks that hold ink) take its colour
+        state = full[:, :4] / full[:, 3:4].clamp(min=REACH_FLOOR)
+        return state[:, :3], state[:, 3:4], full[:, 4:5].clamp(0.0, 1.0)
