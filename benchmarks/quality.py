@@ -10,7 +10,7 @@ the *held-out* half decides. Every table reports both.
 Hint regimes, each on the same pictures:
 * ``dense``: a short stroke in every region of the figure (and in the figure's part of a region
   its open outline shares with the background); ``sparse``: in the 3 largest of those; ``none``;
-* ``gaps-dense`` / ``gaps-sparse``: the same strokes on line art with BREAKS breaks of 1-3 line
+* ``gaps-dense`` / ``gaps-sparse``: the same strokes on line art with 8 breaks of 1-3 line
   widths cut into its lines (strokes are placed on the unbroken lines, as the user meant them);
 * ``dht-R``: hintauc's deterministic region scribbles (DHT, Madono et al., TVCG 2026) in the
   largest R of the regions (R on hintauc's grid, 0 to 100 %), regions being the truth's flat
@@ -41,16 +41,12 @@ import numpy as np
 from krita_deepcolor.engine import Options, catalog, colorize
 from krita_deepcolor.engine.imageio import read_image
 from krita_deepcolor.engine.imaging import to_uint8
-from krita_deepcolor.engine.plan import estimate_line_width
 from krita_deepcolor.engine.regions import hint_seeds, watershed_flood
 
 DELTA_E = 10.0
 HALVES = ("tuning", "held-out")
 EXACT_LINES = ("svg-strokes", "exact")  # line layers drawn by the artist, not extracted
-BREAKS = 8
 BASELINE = "flood+border"
-# hintauc's hint-ratio grid (hintauc.DEFAULT_ALPHAS), repeated so the tables need no hintauc
-DHT_RATIOS = (0.0, 0.01, 0.03, 0.05, 0.10, 0.25, 0.50, 1.00)
 
 
 def half_of(sample_id: str) -> str:
@@ -114,53 +110,6 @@ def score(result_rgba: np.ndarray, truth: Truth, hint8: np.ndarray) -> dict:
             "wrong_background": int((wrong & ~stroked & ~truth.figure).sum())}
 
 
-def break_lines(line8: np.ndarray, rng: np.random.Generator, breaks: int = BREAKS) -> np.ndarray:
-    """The line art with ``breaks`` gaps of 1-3 line widths cut into its lines."""
-    ink = np.argwhere(line8 < 128)
-    if not len(ink):
-        return line8
-    width = estimate_line_width(line8) or 2.0
-    broken = line8.copy()
-    for row, column in ink[rng.choice(len(ink), size=min(breaks, len(ink)), replace=False)]:
-        # a disc at least a line width plus a pixel across, so the cut goes right through the line
-        diameter = max(rng.uniform(1.0, 3.0) * width, width + 2.0)
-        cv2.circle(broken, (int(column), int(row)), int(round(diameter / 2)), 255, -1)
-    return broken
-
-
-def _fill_regions_map(colour: np.ndarray, line8: np.ndarray) -> np.ndarray:
-    """A region-colour map for hintauc: the truth's flat colours (5 bits a channel) on paper,
-    one colour of its own for the ink (its scribbles are dropped: no hint lies on ink)."""
-    quantised = (colour[:, :, :3] >> 3).astype(np.uint8) * 8
-    quantised[colour[:, :, 3] < 128] = (252, 252, 252)  # background: one region per area
-    quantised[line8 < 128] = (1, 2, 3)
-    return np.ascontiguousarray(quantised)
-
-
-def dht_hints(colour: np.ndarray, line8: np.ndarray, ratios=DHT_RATIOS) -> dict[float, np.ndarray]:
-    """hintauc's deterministic scribbles at each ratio, as RGBA uint8 hint layers."""
-    try:
-        import hintauc
-    except ImportError as error:  # a development dependency only
-        raise SystemExit("the hint-ratio curve needs hintauc: pip install --no-deps hintauc "
-                         "scikit-image (or run with --no-curve)") from error
-    truth_bgr = cv2.cvtColor(to_uint8(over_white(colour)), cv2.COLOR_RGB2BGR)
-    generated = hintauc.generate_hints(truth_bgr, size=max(line8.shape), path_method="geodesic",
-                                       region_map=_fill_regions_map(colour, line8))
-    layers = {}
-    for ratio in ratios:
-        bgr, mask = generated.at_ratio(ratio, hint_type="scribble")
-        if bgr.shape[:2] != line8.shape:  # hintauc works on a square grid: back to the canvas
-            bgr = cv2.resize(bgr, line8.shape[::-1], interpolation=cv2.INTER_NEAREST)
-            mask = cv2.resize(mask, line8.shape[::-1], interpolation=cv2.INTER_NEAREST)
-        on = (mask > 0) & (line8 >= 128)
-        hint = np.zeros(line8.shape + (4,), np.uint8)
-        hint[on, :3] = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)[on]
-        hint[on, 3] = 255
-        layers[ratio] = hint
-    return layers
-
-
 def load_pairs(root: Path, limit: int | None = None, exact_only: bool = True):
     """(id, half, colour RGBA uint8, line uint8) for the validation pairs."""
     manifest = json.loads((root / "manifest.json").read_text())
@@ -176,7 +125,8 @@ def load_pairs(root: Path, limit: int | None = None, exact_only: bool = True):
 
 def _regimes(index: int, colour: np.ndarray, line8: np.ndarray, curve: bool):
     """(regime name, line art given to the methods, hint layer) for one picture."""
-    from export.data.hints import region_hints  # numpy only: the toolchain's hint simulator
+    # the toolchain's hint simulators (numpy, OpenCV; hintauc for its scribbles)
+    from export.data.hints import DHT_RATIOS, break_lines, dht_hints, region_hints
 
     truth_unit, mask = over_white(colour), colour[:, :, 3].astype(np.float32) / 255.0
     line_unit = line8.astype(np.float32) / 255.0
@@ -191,7 +141,7 @@ def _regimes(index: int, colour: np.ndarray, line8: np.ndarray, curve: bool):
         if regions:
             yield f"gaps-{regime}", broken, hint8
     if curve:
-        for ratio, hint8 in dht_hints(colour, line8).items():
+        for ratio, hint8 in dht_hints(colour, line8, DHT_RATIOS).items():
             yield f"dht-{ratio:.2f}", line8, hint8
 
 

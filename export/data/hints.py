@@ -10,6 +10,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from krita_deepcolor.engine.plan import estimate_line_width
+
 NO_HINT_SHARE = 0.15  # share of training samples with an empty hint layer
 MAX_STROKES = 12
 DEEPCOLOR_WHITEOUTS = 30
@@ -18,6 +20,10 @@ DEEPCOLOR_BLUR = 100  # px box blur (the seed's "large 100px blur")
 # a stroke stays on pixels whose truth is this close (max channel difference) to its colour,
 # as a user keeps a quick scribble inside one colour region
 SAME_COLOUR = 0.12
+LINE_BREAKS = 8  # gaps cut into line art that should have none
+# hintauc's hint-ratio grid (hintauc.DEFAULT_ALPHAS), repeated so that tables need no hintauc
+DHT_RATIOS = (0.0, 0.01, 0.03, 0.05, 0.10, 0.25, 0.50, 1.00)
+DHT_GRID = 128  # side of the square grid hintauc's scribbles are found on
 
 
 def _draw_stroke(shape: tuple[int, int], start: np.ndarray, rng: np.random.Generator, length: float,
@@ -156,3 +162,56 @@ def region_hints(colour: np.ndarray, line: np.ndarray, mask: np.ndarray, rng: np
             # a region too small or too mixed for a stroke still gets a dot of its colour
             _paint(hint, colour, _draw_stroke((height, width), start, rng, 0, 1), region, start)
     return hint
+
+
+def break_lines(line8: np.ndarray, rng: np.random.Generator, breaks: int = LINE_BREAKS) -> np.ndarray:
+    """The line art with ``breaks`` gaps of 1-3 line widths cut into its lines."""
+    ink = np.argwhere(line8 < 128)
+    if not len(ink):
+        return line8
+    width = estimate_line_width(line8) or 2.0
+    broken = line8.copy()
+    for row, column in ink[rng.choice(len(ink), size=min(breaks, len(ink)), replace=False)]:
+        # a disc at least a line width plus a pixel across, so the cut goes right through the line
+        diameter = max(rng.uniform(1.0, 3.0) * width, width + 2.0)
+        cv2.circle(broken, (int(column), int(row)), int(round(diameter / 2)), 255, -1)
+    return broken
+
+
+def _fill_regions_map(colour: np.ndarray, line8: np.ndarray) -> np.ndarray:
+    """A region-colour map for hintauc: the truth's flat colours (5 bits a channel) on paper,
+    one colour of its own for the ink (its scribbles are dropped: no hint lies on ink)."""
+    quantised = (colour[:, :, :3] >> 3).astype(np.uint8) * 8
+    quantised[colour[:, :, 3] < 128] = (252, 252, 252)  # background: one region per area
+    quantised[line8 < 128] = (1, 2, 3)
+    return np.ascontiguousarray(quantised)
+
+
+def dht_hints(colour: np.ndarray, line8: np.ndarray, ratios=DHT_RATIOS) -> dict[float, np.ndarray]:
+    """hintauc's deterministic scribbles at each ratio, as RGBA uint8 hint layers.
+
+    The scribbles are found on a DHT_GRID square grid (hintauc's own protocol uses 64, coarser
+    than the small regions of a 384 px picture; the full size costs 10 s a picture) and brought
+    back to the canvas, kept to paper pixels whose truth is the scribble's colour."""
+    try:
+        import hintauc
+    except ImportError as error:  # a development dependency only
+        raise SystemExit("hintauc's scribbles need hintauc: pip install --no-deps hintauc "
+                         "scikit-image") from error
+    alpha = colour[:, :, 3:4].astype(np.float32) / 255.0
+    over_white = np.round(colour[:, :, :3] * alpha + 255.0 * (1.0 - alpha)).astype(np.uint8)
+    generated = hintauc.generate_hints(cv2.cvtColor(over_white, cv2.COLOR_RGB2BGR), size=DHT_GRID,
+                                       path_method="geodesic", region_map=_fill_regions_map(colour, line8))
+    layers = {}
+    for ratio in ratios:
+        bgr, mask = generated.at_ratio(ratio, hint_type="scribble")
+        to_canvas = dict(dsize=line8.shape[::-1], interpolation=cv2.INTER_NEAREST)
+        rgb = cv2.resize(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), **to_canvas)
+        mask = cv2.resize(mask, **to_canvas)
+        near = np.abs(rgb.astype(np.int16) - over_white).max(axis=2) <= SAME_COLOUR * 255
+        on = (mask > 0) & (line8 >= 128) & near
+        hint = np.zeros(line8.shape + (4,), np.uint8)
+        hint[on, :3] = rgb[on]
+        hint[on, 3] = 255
+        layers[ratio] = hint
+    return layers
