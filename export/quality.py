@@ -2,6 +2,7 @@
 paints, before the engine's finishing.
 
     python -m export.quality models/deepcolor-stroke-v0.onnx [RUN ...] [--data DATASET] [--limit N]
+    python -m export.quality --curve RUN      # the learning curve the trainer logged
 
 For each validation pair (true line layer + true colours, stored size): the model colours the
 line art once with *dense* hints (a short stroke in every region of the figure, the quality
@@ -135,15 +136,40 @@ def torch_runner(graph):
     return run
 
 
+def curve(run) -> str:
+    """The learning curve a run logged (RUN/metrics.jsonl) as a Markdown table."""
+    lines = (Path(run).expanduser() / "metrics.jsonl").read_text().splitlines()
+    entries = [json.loads(line) for line in lines]
+    rows = ["| step | images seen | training h | hinted dE10 | hinted PSNR | no-hint PSNR | vs white |",
+            "|---|---|---|---|---|---|---|"]
+    for entry in entries:
+        if entry["kind"] == "val" and "raw_hinted_de10" in entry:
+            hours = entry.get("train_seconds", float("nan")) / 3600
+            rows.append(f"| {entry['step']:,} | {entry['images_seen']:,} | {hours:.2f} | "
+                        f"{100 * entry['raw_hinted_de10']:.1f} % | {entry['raw_hinted_psnr']:.2f} | "
+                        f"{entry['raw_none_psnr']:.2f} | {entry['raw_none_gain']:+.2f} dB |")
+    rates = [entry["images_per_s"] for entry in entries if entry["kind"] == "train"]
+    if rates:
+        rows.append(f"\nmedian training speed {np.median(rates):.1f} images/s "
+                    f"({len(rates)} progress lines)")
+    return "\n".join(rows)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m export.quality",
                                      description="Raw-output quality (issue 11) of ONNX files or runs.")
-    parser.add_argument("models", nargs="+", help="ONNX files or training run folders / checkpoints")
+    parser.add_argument("models", nargs="*", help="ONNX files or training run folders / checkpoints")
+    parser.add_argument("--curve", metavar="RUN", help="print the learning curve RUN logged, and stop")
     parser.add_argument("--data", default=DEFAULT_DATA)
     parser.add_argument("--limit", type=int, help="the first N validation pairs (default all)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--flood", action="store_true", help="also score the watershed flood")
     args = parser.parse_args(argv)
+    if args.curve:
+        print(curve(args.curve))
+        return 0
+    if not args.models:
+        parser.error("name at least one model, or --curve RUN")
     samples = load_samples(args.data, args.limit)
     print(f"{len(samples)} validation pairs of {args.data}", file=sys.stderr)
     for index, name in enumerate(args.models):

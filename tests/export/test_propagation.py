@@ -17,7 +17,7 @@ from export import train  # noqa: E402
 from export.config import FLOOD_LEVELS, ConfigError, TrainConfig  # noqa: E402
 from export.onnx import PARITY_TOLERANCE, export_checkpoint  # noqa: E402
 from export.propagation import HintPropagation  # noqa: E402
-from export.quality import colour_with, torch_runner  # noqa: E402
+from export.quality import colour_with, curve, torch_runner  # noqa: E402
 from krita_deepcolor.engine import load_model  # noqa: E402
 
 from .test_train import tiny_args  # noqa: E402
@@ -95,6 +95,7 @@ def test_the_flood_variant_trains_validates_and_exports(tiny_dataset, tmp_path):
     for key in ("raw_hinted_de10", "raw_hinted_psnr", "raw_none_psnr", "raw_white_psnr", "raw_none_gain"):
         assert np.isfinite(validation[key]), key
     assert 0.0 <= validation["raw_hinted_de10"] <= 1.0
+    assert "| 3 | 12 |" in curve(run)  # the learning-curve table for the model card
     # resuming with the short name of the schedule is the same run
     assert train.main(tiny_args("pix2pix-stroke", tiny_dataset, run, 4, "--propagation", "flood")) == 0
     assert train.load_checkpoint(run)["step"] == 4
