@@ -35,6 +35,8 @@ PLUGIN = "krita_deepcolor"
 PROBE = "deepcolor_install_probe"
 CI = os.environ.get("CI", "").lower() == "true"
 KRITA_TIMEOUT_S = 120  # inside xvfb-run; the probe's watchdog fires before it
+# -noreset: without it Krita may connect while the X server resets and abort (see tests/krita/run.sh)
+XVFB_SERVER = "-screen 0 1280x800x24 -noreset"
 DOCKER_ID = re.search(r'^DOCKER_ID = "([^"]+)"', (REPO / PLUGIN / "extension.py").read_text(), re.M).group(1)
 
 
@@ -127,7 +129,7 @@ def test_installer_then_krita_shows_the_docker(tmp_path):
                      KRITA_DEEPCOLOR_PROBE_ACTIONS=",".join(actions),
                      KRITA_DEEPCOLOR_WATCHDOG=str(KRITA_TIMEOUT_S - 15))
     krita_started = time.perf_counter()
-    run = subprocess.run(["xvfb-run", "-a", "-s", "-screen 0 1280x800x24", "timeout", str(KRITA_TIMEOUT_S),
+    run = subprocess.run(["xvfb-run", "-a", "-s", XVFB_SERVER, "timeout", str(KRITA_TIMEOUT_S),
                           "krita", "--nosplash"], env=krita_env, cwd=tmp_path, capture_output=True, text=True,
                          timeout=KRITA_TIMEOUT_S + 60)
     krita_s = time.perf_counter() - krita_started
