@@ -182,11 +182,11 @@ class Colorizer(QObject):
         usable = [entry for entry in entries if entry.info is not None]
         if usable:
             return usable[0], None
-        folder = f"{self.settings.user_models_dir()} (or choose a folder in the docker)"
         unusable = [entry for entry in entries if entry.info is None]
         if unusable:
             return None, f"no usable model: {unusable[0].problem}"
-        return None, f"no model installed: put a .onnx model into {folder}"
+        return None, (f"no model installed: put a .onnx model into {self.settings.user_models_dir()} "
+                      "(or choose a folder in the docker)")
 
     # ---- colouring
 
