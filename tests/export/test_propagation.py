@@ -18,8 +18,9 @@ from export.config import FLOOD_LEVELS, ConfigError, TrainConfig  # noqa: E402
 from export.onnx import PARITY_TOLERANCE, export_checkpoint  # noqa: E402
 from export.propagation import HintPropagation  # noqa: E402
 from export.quality import colour_with, curve, torch_runner  # noqa: E402
-from krita_deepcolor.engine import load_model  # noqa: E402
+from krita_deepcolor.engine import Options, colorize, load_model  # noqa: E402
 
+from .test_onnx import canvas  # noqa: E402
 from .test_train import tiny_args  # noqa: E402
 
 torch.set_num_threads(1)
@@ -105,6 +106,8 @@ def test_the_flood_variant_trains_validates_and_exports(tiny_dataset, tmp_path):
     assert max(summary["parity"].values()) < PARITY_TOLERANCE
     model = load_model(output, device="cpu", threads=1)
     assert model.info.variant == "pix2pix-stroke" and model.info.extra["propagation"] == FLOOD_LEVELS
+    layer_line, layer_hint = canvas()  # through the engine as users run it
+    assert colorize(model, layer_line, layer_hint, Options(max_side=128)).rgba.shape == (70, 100, 4)
 
     # the drawing through onnxruntime and torch: the same colours, and the red stroke carried
     # across its part of the ring (the correction starts at zero and moved little in 4 steps)
