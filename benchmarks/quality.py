@@ -123,16 +123,18 @@ def load_pairs(root: Path, limit: int | None = None, exact_only: bool = True):
         yield sample["id"], half_of(sample["id"]), colour, line if line.ndim == 2 else line[:, :, 0]
 
 
-def _regimes(index: int, colour: np.ndarray, line8: np.ndarray, curve: bool):
-    """(regime name, line art given to the methods, hint layer) for one picture."""
+def _regimes(sample_id: str, colour: np.ndarray, line8: np.ndarray, curve: bool):
+    """(regime name, line art given to the methods, hint layer) for one picture. Strokes and
+    breaks are drawn from the picture's id: the same in every run, whatever else is scored."""
+    seed = int.from_bytes(hashlib.sha256(sample_id.encode()).digest()[:4], "little")
     # the toolchain's hint simulators (numpy, OpenCV; hintauc for its scribbles)
     from export.data.hints import DHT_RATIOS, break_lines, dht_hints, region_hints
 
     truth_unit, mask = over_white(colour), colour[:, :, 3].astype(np.float32) / 255.0
     line_unit = line8.astype(np.float32) / 255.0
-    broken = break_lines(line8, np.random.default_rng(index * 7919 + 1))
+    broken = break_lines(line8, np.random.default_rng([seed, 1]))
     for regime, regions in (("dense", "all"), ("sparse", 3), ("none", 0)):
-        rng = np.random.default_rng(index * 7919 + len(regime))
+        rng = np.random.default_rng([seed, len(regime)])
         hint8 = np.zeros(colour.shape, np.uint8)
         if regions:
             hint8 = to_uint8(region_hints(truth_unit, line_unit, mask, rng, regions=regions,
@@ -160,7 +162,7 @@ def run(models=(None,), data="~/.cache/krita-deepcolor/dataset", limit=None, exa
                                                                         exact_only)):
         count += 1
         truth = Truth.of(colour, line8)
-        for regime, given_lines, hint8 in _regimes(index, colour, line8, curve):
+        for regime, given_lines, hint8 in _regimes(sample_id, colour, line8, curve):
             results = {"empty": np.zeros(colour.shape, np.uint8), BASELINE: flood(given_lines, hint8)}
             for label, model in engines.items():
                 results[label] = colorize(model, given_lines, hint8, options).rgba
