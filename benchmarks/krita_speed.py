@@ -1,0 +1,351 @@
+"""Colorize inside real Krita, end to end through the plugin's own code path. Prints one table.
+
+    bash benchmarks/krita_speed.sh [--quick] [--save-baseline] [--repeats N]
+
+(the wrapper runs ``kritarunner -s benchmarks.krita_speed -f main -- ARGS`` with a reused
+profile). Each run makes a fresh RGBA/U8 document with the bundled example's line art ("Lines")
+and hint strokes ("Hints") drawn at the canvas size, then clicks Colorize the way the docker does
+(``Colorizer.colorize``: read the layers on the main thread, the engine on the worker thread,
+the hand-off back to the main thread, the result layer written under the line art) and waits
+until the result is in the document. Canvases: 2048², 4096² and a 600 dpi comic page 7000x10000
+(the 7000² drawing, continued below with its top part), lines that grow with the canvas
+("thick": 5 px at 768) or 3 px at every size ("thin", the slow case).
+
+Steps, in seconds, timed around the plugin's functions (nothing in the plugin is changed):
+* read: ``document.read_inputs`` (the layers' projections, checks), main thread
+* engine read / prepare / network / finish: the engine's own ``Result.seconds``, worker thread
+* hand-off: from the engine's return on the worker to the main thread taking the result
+* write: ``document.add_result`` (result layer written, inserted, old results removed)
+* end to end: from the click to the result layer in the document
+Memory: Krita's peak resident set (VmHWM) during the run, and what the run added over Krita's
+resident set just before it (the document with its layers already open); the peak is reset
+before every run through /proc/self/clear_refs.
+The first colouring after Krita starts is reported apart: it loads the model (with the sha256
+check of a shipped model); later runs take the model from the plugin's cache.
+Medians of ``--repeats`` runs (3; ``--quick``: 2048² only, 1 run). With ``--save-baseline`` the
+numbers are stored in ``benchmarks/krita_speed_baseline.json``; otherwise every cell shows
+``now (baseline)`` where the baseline has that case.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE = Path(__file__).with_name("krita_speed_baseline.json")
+SIZES = {"2048²": (2048, 2048), "4096²": (4096, 4096), "7000x10000": (7000, 10000)}  # width, height
+LINES = ("thick", "thin")
+FIRST = "first run"  # the "lines" of the row for the first colouring after Krita starts
+STEPS = ("read", "engine read", "prepare", "network", "finish", "hand-off", "write")
+COLUMNS = (("end to end s", "total"),) + tuple((f"{step} s", step) for step in STEPS) + (
+    ("model load s", "model load"), ("Krita peak MB", "peak_mb"), ("plugin adds MB", "added_mb"))
+
+
+# ---- canvases
+
+def canvas(width: int, height: int, lines: str) -> tuple[np.ndarray, np.ndarray]:
+    """Line art and hints (RGBA uint8) of the bundled example at this canvas size."""
+    from examples.make_example import SIZE, draw_hints, draw_line_art
+    side = min(width, height)
+    thickness = max(1, round(5 * side / SIZE)) if lines == "thick" else 3
+    line = draw_line_art(side, thickness)
+    hint = cv2.resize(draw_hints(), (side, side), interpolation=cv2.INTER_NEAREST)
+    return _extend(line, width, height), _extend(hint, width, height)
+
+
+def _extend(square: np.ndarray, width: int, height: int) -> np.ndarray:
+    """A square drawing continued to the right or below with its own beginning."""
+    side = square.shape[0]
+    if (width, height) == (side, side):
+        return square
+    out = np.zeros((height, width, 4), np.uint8)
+    for top in range(0, height, side):
+        for left in range(0, width, side):
+            part = square[:height - top, :width - left]
+            out[top:top + part.shape[0], left:left + part.shape[1]] = part
+    return out
+
+
+# ---- memory
+
+def _status_kb(key: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def _reset_peak() -> bool:
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+# ---- one run
+
+class Probe:
+    """Times the plugin's steps by wrapping the functions the Colorizer calls."""
+
+    def __init__(self, colorizer_module, catalog_module):
+        self.marks = {}
+        self._patched = []
+        probe = self
+
+        def wrap(module, name, before=None, after=None):
+            original = getattr(module, name)
+
+            def timed(*args, **kwargs):
+                if before:
+                    probe.marks[before] = time.perf_counter()
+                try:
+                    return original(*args, **kwargs)
+                finally:
+                    if after:
+                        probe.marks[after] = time.perf_counter()
+            setattr(module, name, timed)
+            self._patched.append((module, name, original))
+
+        wrap(colorizer_module, "read_inputs", "read start", "read end")
+        wrap(colorizer_module, "colorize", None, "engine end")
+        wrap(colorizer_module, "add_result", "write start", "write end")
+        wrap(catalog_module, "open_model", "load start", "load end")
+
+    def restore(self):
+        for module, name, original in reversed(self._patched):
+            setattr(module, name, original)
+
+
+def colour_once(width: int, height: int, lines: str) -> dict:
+    """One Colorize click on a fresh document; returns seconds per step and memory."""
+    from krita import Krita
+
+    from krita_deepcolor import colorizer as colorizer_module
+    from krita_deepcolor.engine import catalog
+    from krita_deepcolor.layers import write_rgba
+
+    doc = Krita.instance().createDocument(width, height, "krita-speed", "RGBA", "U8", "", 300.0)
+    doc.setBatchmode(True)
+    colorizer = _COLORIZER["instance"]
+    probe = Probe(colorizer_module, catalog)
+    try:
+        for name, rgba in zip(("Lines", "Hints"), canvas(width, height, lines), strict=True):
+            node = doc.createNode(name, "paintlayer")
+            write_rgba(node, rgba)
+            doc.rootNode().addChildNode(node, None)
+        del node, rgba
+        doc.waitForDone()
+        gc.collect()
+        results = {}
+        original_deliver = colorizer._deliver
+
+        def deliver(request, outcome):
+            probe.marks["deliver start"] = time.perf_counter()
+            if outcome.value is not None:
+                results["result"] = outcome.value
+            try:
+                return original_deliver(request, outcome)
+            finally:
+                probe.marks["deliver end"] = time.perf_counter()
+        colorizer._deliver = deliver
+        rss_before = _status_kb("VmRSS")
+        peak_reset = _reset_peak()
+        start = time.perf_counter()
+        if not colorizer.colorize(doc):
+            raise RuntimeError(f"Colorize refused: {colorizer.status}")
+        _wait_until(lambda: "deliver end" in probe.marks, 600)
+        peak = _status_kb("VmHWM")
+        if not colorizer.status.startswith("Added"):
+            raise RuntimeError(f"Colorize failed: {colorizer.status}")
+        result = results.pop("result")
+        marks = probe.marks
+        row = {"total": marks["deliver end"] - start,
+               "read": marks["read end"] - marks["read start"],
+               "engine read": result.seconds.get("read", 0.0),
+               "prepare": result.seconds.get("prepare", 0.0),
+               "network": result.seconds.get("network", 0.0),
+               "finish": result.seconds.get("finish", 0.0),
+               "hand-off": marks["deliver start"] - marks["engine end"],
+               "write": marks["write end"] - marks["write start"],
+               "model load": marks["load end"] - marks["load start"] if "load start" in marks else 0.0,
+               "network at": f"{result.plan.padded[1]}x{result.plan.padded[0]}",
+               "peak_mb": peak / 1024 if peak_reset else float("nan"),
+               "added_mb": (peak - rss_before) / 1024 if peak_reset else float("nan")}
+        del result
+        return row
+    finally:
+        probe.restore()
+        colorizer.__dict__.pop("_deliver", None)
+        doc.setModified(False)
+        doc.close()
+        del doc
+        gc.collect()
+
+
+def _wait_until(predicate, timeout: float) -> None:
+    """Let Qt run (the worker's results arrive through a timer) until ``predicate()``."""
+    from PyQt5.QtCore import QCoreApplication, QEventLoop
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"no result after {timeout} s")
+        QCoreApplication.processEvents(QEventLoop.AllEvents, 5)
+        time.sleep(0.001)
+
+
+_COLORIZER = {}
+
+
+def _median_row(rows: list[dict]) -> dict:
+    out = {key: statistics.median(row[key] for row in rows) for key in rows[0] if key != "network at"}
+    out["network at"] = rows[0]["network at"]
+    out["runs"] = len(rows)
+    return out
+
+
+def measure(sizes, repeats: int, report=print) -> dict:
+    """{"first run": row, "<size> <lines>": median row} for every size and kind of lines."""
+    from krita_deepcolor.colorizer import Colorizer
+    from krita_deepcolor.engine import catalog
+    from krita_deepcolor.settings import Settings
+
+    default = next((entry for entry in catalog.find_models() if entry.default), None)
+    if default is None or default.info is None:
+        raise RuntimeError("no shipped default model: the benchmark runs from the repository")
+    Settings(model=default.name).save()
+    colorizer = Colorizer()
+    _COLORIZER["instance"] = colorizer
+    rows = {}
+    try:
+        first_size = next(iter(sizes))
+        report(f"# first run: {first_size} thick, model {default.name}")
+        rows[FIRST] = dict(colour_once(*SIZES[first_size], "thick"), runs=1, canvas=first_size)
+        for size in sizes:
+            for lines in LINES:
+                runs = []
+                for number in range(repeats):
+                    runs.append(colour_once(*SIZES[size], lines))
+                    report(f"# {size} {lines} run {number + 1}/{repeats}: {runs[-1]['total']:.3f} s")
+                rows[f"{size} {lines}"] = dict(_median_row(runs), canvas=size, lines=lines)
+    finally:
+        colorizer.deleteLater()
+        _COLORIZER.clear()
+    return {"model": default.name, "rows": rows}
+
+
+# ---- table
+
+def _cell(value, base, digits: int) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float) and value != value:
+        return "n/a"
+    text = f"{value:.{digits}f}"
+    if base is not None and not (isinstance(base, float) and base != base):
+        text += f" ({base:.{digits}f})"
+    return text
+
+
+def table(measured: dict, baseline: dict | None) -> str:
+    base_rows = (baseline or {}).get("rows", {})
+    head = ["canvas", "lines", "network at"] + [name for name, _ in COLUMNS]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for key, row in measured["rows"].items():
+        base = base_rows.get(key)
+        canvas_name = row["canvas"]
+        kind = row.get("lines", FIRST + " (thick)")
+        cells = [canvas_name, kind, row["network at"]]
+        cells += [_cell(row.get(field), base.get(field) if base else None, 0 if field.endswith("_mb") else 3)
+                  for _, field in COLUMNS]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def load() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def run(args: list[str], out=sys.stdout) -> tuple[dict, str]:
+    parser = argparse.ArgumentParser(prog="benchmarks/krita_speed.sh", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="2048² only, 1 run (a smoke test)")
+    parser.add_argument("--repeats", type=int, default=None, help="runs per case, median shown (default 3)")
+    parser.add_argument("--baseline", type=Path, default=BASELINE, help="stored numbers to compare with")
+    parser.add_argument("--save-baseline", action="store_true", help="store this run as the baseline")
+    parser.add_argument("--json", type=Path, help="also write this run's numbers here")
+    options = parser.parse_args(args)
+    sizes = ["2048²"] if options.quick else list(SIZES)
+    repeats = options.repeats or (1 if options.quick else 3)
+
+    def report(message):
+        print(message, file=out, flush=True)
+
+    load_before = load()
+    measured = measure(sizes, repeats, report)
+    measured.update(load_before=load_before, load_after=load(), repeats=repeats,
+                    date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                    machine=f"{platform.node()} {os.cpu_count()} CPUs", code=_code_version())
+    baseline = None
+    if options.baseline.is_file() and not options.save_baseline:
+        baseline = json.loads(options.baseline.read_text())
+    text = table(measured, baseline)
+    report("")
+    report(f"Krita {_krita_version()}, model {measured['model']}, medians of {repeats}, "
+           f"load average (1, 5, 15 min) before {load_before}, after {measured['load_after']}")
+    if baseline:
+        report(f"cells: now (baseline of {baseline.get('date', '?')}, load before "
+               f"{baseline.get('load_before', '?')})")
+    report("")
+    report(text)
+    if options.save_baseline:
+        options.baseline.write_text(json.dumps(measured, indent=1, ensure_ascii=False) + "\n")
+        report(f"\nbaseline stored in {options.baseline}")
+    if options.json:
+        options.json.write_text(json.dumps(measured, indent=1, ensure_ascii=False) + "\n")
+    return measured, text
+
+
+def _code_version() -> str:
+    """The commit measured, and the plugin files changed since (uncommitted work is measured too)."""
+    import subprocess
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                              text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "krita_deepcolor"], cwd=ROOT,
+                               capture_output=True, text=True, check=True).stdout.split("\n")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    changed = [line[3:] for line in dirty if line.strip()]
+    return head + (f" + uncommitted {', '.join(changed)}" if changed else "")
+
+
+def _krita_version() -> str:
+    from krita import Krita
+    return Krita.instance().version()
+
+
+def main(args):
+    """kritarunner entry: ``-f main -- ARGS``; kritarunner always exits 0, so leave with os._exit."""
+    rc = 0
+    try:
+        run(list(args))
+    except SystemExit as exc:
+        rc = exc.code if isinstance(exc.code, int) else 2
+    except BaseException:  # noqa: BLE001 - the exit code must say so
+        import traceback
+        traceback.print_exc()
+        rc = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(rc)

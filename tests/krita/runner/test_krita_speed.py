@@ -1,0 +1,37 @@
+"""The in-Krita speed benchmark's quick mode runs here and prints a full table."""
+
+import io
+import math
+import re
+
+from benchmarks import krita_speed
+
+NUMBER = re.compile(r"^(-?\d+(?:\.\d+)?)(?: \((-?\d+(?:\.\d+)?)\))?$")  # "now" or "now (baseline)"
+
+
+def test_quick_benchmark_prints_every_column_with_numbers(tmp_path):
+    out = io.StringIO()
+    saved = tmp_path / "run.json"
+    measured, text = krita_speed.run(["--quick", "--baseline", str(krita_speed.BASELINE), "--json", str(saved)],
+                                     out)
+
+    assert text in out.getvalue()
+    assert "load average" in out.getvalue()
+    lines = text.splitlines()
+    head = [cell.strip() for cell in lines[0].strip("|").split("|")]
+    assert head == ["canvas", "lines", "network at"] + [name for name, _ in krita_speed.COLUMNS]
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in lines[2:]]
+    assert [row[:2] for row in rows] == [["2048²", "first run (thick)"], ["2048²", "thick"], ["2048²", "thin"]]
+    for row in rows:
+        assert re.fullmatch(r"\d+x\d+", row[2]), row
+        for name, cell in zip(head[3:], row[3:], strict=True):
+            assert NUMBER.match(cell), f"{name}: {cell!r} is not a number in {row}"
+    if krita_speed.BASELINE.is_file():  # the stored baseline has the 2048² cases: shown beside
+        assert all(NUMBER.match(cell).group(2) is not None for row in rows for cell in row[3:]), rows
+
+    for key, row in measured["rows"].items():
+        assert row["total"] >= row["read"] + row["network"] + row["write"] > 0, key
+        assert row["peak_mb"] > row["added_mb"] > 0 and math.isfinite(row["peak_mb"]), key
+    assert measured["rows"]["first run"]["model load"] > 0  # the first run loads the model
+    assert measured["rows"]["2048² thick"]["model load"] == 0  # later runs take it from the cache
+    assert saved.is_file()
