@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from krita import Krita
 
-from .layers import DocumentError, read_rgba, write_rgba
+from .layers import DocumentError, content_rect, read_rgba, write_rgba
 from .qt import QByteArray
 from .settings import AUTO, NO_HINTS
 
@@ -204,19 +204,31 @@ class Inputs:
 
 
 def read_inputs(doc, line, hint) -> Inputs:
-    """Read the layers over the canvas; an empty hint layer means no hints."""
+    """Read the layers over the canvas; an empty hint layer means no hints.
+
+    Only the part of a layer that can hold pixels is read and checked (``content_rect``).
+    """
     doc.waitForDone()  # strokes still being applied would be read half-done
     width, height = canvas_size(doc)
-    line_rgba = read_rgba(line, width, height)
-    if not line_rgba[:, :, 3].any():
+    x, y, w, h = content_rect(line, width, height)
+    line_rgba = read_rgba(line, width, height, content_only=True)
+    used = line_rgba[y:y + h, x:x + w]
+    if not w or not used[:, :, 3].any():
         raise DocumentError(f"the line-art layer '{line.name()}' is empty: draw on it or pick another layer")
-    packed = line_rgba.view(np.uint32)  # one number a pixel: two passes, no copy of the canvas
-    if packed.size > 1 and packed.min() == packed.max():  # e.g. a white background taken for line art
-        raise DocumentError(f"the line-art layer '{line.name()}' is one plain colour, no line art: name the "
-                            "line-art layer 'lines' or pick it in the Deepcolor docker")
-    hint_rgba = read_rgba(hint, width, height) if hint is not None else None
-    if hint_rgba is not None and not hint_rgba[:, :, 3].any():
-        hint_rgba = None
+    # One plain colour over the whole canvas (e.g. a white background taken for line art); a layer
+    # with pixels and transparency around them is never that.
+    if (w, h) == (width, height) and line_rgba.size > 4:
+        packed = line_rgba.view(np.uint32)  # one number a pixel: two passes, no copy of the canvas
+        if packed.min() == packed.max():
+            raise DocumentError(f"the line-art layer '{line.name()}' is one plain colour, no line art: name "
+                                "the line-art layer 'lines' or pick it in the Deepcolor docker")
+    hint_rgba = None
+    if hint is not None:
+        x, y, w, h = content_rect(hint, width, height)
+        if w:
+            hint_rgba = read_rgba(hint, width, height, content_only=True)
+            if not hint_rgba[y:y + h, x:x + w, 3].any():
+                hint_rgba = None
     return Inputs(line_rgba, hint_rgba, node_id(line), line.name())
 
 

@@ -67,31 +67,92 @@ def convert(data, width: int, height: int, source: ColorSpace, target: ColorSpac
         scratch.close()
 
 
-def read_rgba(node, width: int, height: int) -> np.ndarray:
+def content_rect(node, width: int, height: int) -> tuple[int, int, int, int]:
+    """(x, y, w, h) of the canvas that can hold ``node``'s projection; w = 0 when nothing can.
+
+    A paint layer without masks shows exactly its pixels, so its bounds are enough; any other
+    layer (groups, filters, fill or clone layers, masks that may spread) is read over the canvas.
+    """
+    if node.type() != "paintlayer" or node.childNodes():
+        return 0, 0, width, height
+    bounds = node.bounds()
+    x0, y0 = max(bounds.x(), 0), max(bounds.y(), 0)
+    x1, y1 = min(bounds.x() + bounds.width(), width), min(bounds.y() + bounds.height(), height)
+    if bounds.isEmpty() or x1 <= x0 or y1 <= y0:
+        return 0, 0, 0, 0
+    return x0, y0, x1 - x0, y1 - y0
+
+
+def read_rgba(node, width: int, height: int, content_only: bool = False) -> np.ndarray:
     """The node's projection over the canvas (0, 0, width, height) as (H, W, 4) uint8 sRGB RGBA.
 
     The projection is what the layer shows: a group's composite, a paint layer with its masks,
     also when the layer is hidden. Pixels outside the layer's extent are transparent.
+    ``content_only``: only the part that can hold visible pixels is read (``content_rect``) and
+    converted straight into its place; the rest of the canvas is left to zero pages, which cost
+    nothing until touched. Fully transparent pixels then read as transparent black, whatever
+    colour they keep in Krita (the engine never looks at it).
     """
-    data = node.projectionPixelData(0, 0, width, height)
+    x, y, w, h = content_rect(node, width, height) if content_only else (0, 0, width, height)
+    if not w:
+        return np.zeros((height, width, 4), np.uint8)
+    data = node.projectionPixelData(x, y, w, h)
     space = ColorSpace.of(node)
     if not space.is_work_space:
-        data = convert(data, width, height, space, WORK_SPACE)
-    bgra = np.frombuffer(memoryview(data), np.uint8).reshape(height, width, 4)
-    return cv2.cvtColor(bgra, cv2.COLOR_BGRA2RGBA)  # Krita's 8-bit layout is B, G, R, A
+        data = convert(data, w, h, space, WORK_SPACE)
+    # Krita's 8-bit layout is B, G, R, A. The bytes are Krita's fresh copy: swapped in place,
+    # and the array keeps them alive.
+    bgra = np.frombuffer(memoryview(data), np.uint8).reshape(h, w, 4)
+    if (w, h) == (width, height):
+        return cv2.cvtColor(bgra, cv2.COLOR_BGRA2RGBA, dst=bgra)
+    rgba = np.zeros((height, width, 4), np.uint8)
+    cv2.cvtColor(bgra, cv2.COLOR_BGRA2RGBA, dst=rgba[y:y + h, x:x + w])
+    return rgba
+
+
+def _used_rect(rgba: np.ndarray) -> tuple[int, int, int, int]:
+    """(x, y, w, h) around the pixels that are not all zero (transparent black); w = 0 if none."""
+    height, width = rgba.shape[:2]
+    if not rgba.flags.c_contiguous:
+        return 0, 0, width, height
+    used = rgba.view(np.uint32).reshape(height, width) != 0
+    return cv2.boundingRect(used.view(np.uint8))
+
+
+def _union(a, b):
+    if not a[2] or not a[3]:
+        return b
+    if not b[2] or not b[3]:
+        return a
+    x0, y0 = min(a[0], b[0]), min(a[1], b[1])
+    return x0, y0, max(a[0] + a[2], b[0] + b[2]) - x0, max(a[1] + a[3], b[1] + b[3]) - y0
 
 
 def encode_rgba(rgba: np.ndarray, space: ColorSpace):
-    """(H, W, 4) uint8 sRGB RGBA -> raw pixel bytes (bytes or QByteArray) for a layer in ``space``."""
+    """(H, W, 4) uint8 sRGB RGBA -> raw pixel bytes (a QByteArray) for a layer in ``space``.
+
+    The bytes are converted straight into the QByteArray Krita takes: no other copy is made.
+    """
     height, width = rgba.shape[:2]
-    data = cv2.cvtColor(np.ascontiguousarray(rgba), cv2.COLOR_RGBA2BGRA).tobytes()
+    data = QByteArray()
+    data.resize(width * height * 4)  # left unset: every byte is written just below
+    if width and height:
+        bgra = np.frombuffer(memoryview(data), np.uint8).reshape(height, width, 4)
+        cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA, dst=bgra)
     if space.is_work_space:
         return data
     return convert(data, width, height, WORK_SPACE, space)
 
 
 def write_rgba(node, rgba: np.ndarray) -> None:
-    """Fill ``node`` (a paint layer of ours, never the user's) with ``rgba`` at the canvas origin."""
+    """Fill ``node`` (a paint layer of ours, never the user's) with ``rgba`` at the canvas origin.
+
+    Only the part that changes is written: the pixels of ``rgba`` that are not transparent black,
+    and whatever the layer held before (cleared where ``rgba`` is transparent black).
+    """
     height, width = rgba.shape[:2]
-    data = encode_rgba(rgba, ColorSpace.of(node))
-    node.setPixelData(data, 0, 0, width, height)  # PyQt takes bytes where Krita wants a QByteArray
+    x, y, w, h = _union(_used_rect(rgba), content_rect(node, width, height))
+    if not w or not h:
+        return
+    data = encode_rgba(rgba[y:y + h, x:x + w], ColorSpace.of(node))
+    node.setPixelData(data, x, y, w, h)
