@@ -156,12 +156,17 @@ def colour_once(window, path: str) -> float:
         mask = _find_mask(doc)
         assert mask is not None, "the colorize mask did not load: " + repr(
             [(n.name(), [c.type() for c in n.childNodes()]) for n in doc.rootNode().childNodes()])
-        make_active(doc, mask)
         Krita.instance().action("KritaShape/KisToolLazyBrush").trigger()
         wait_until(lambda: _update_button() is not None, 10, "the Colorize Mask tool's Update button")
-        wait_until_idle(doc, 60)
-        settle(0.2)
         for attempt in range(1, 4):
+            # the tool's options follow the current layer: choose the mask after the tool
+            make_active(doc, mask.parentNode())
+            settle(0.3)
+            make_active(doc, mask)
+            settle(0.3)
+            wait_until(lambda: _update_button() is not None and _update_button().isEnabled(), 10,
+                       "the Update button to be enabled")
+            wait_until_idle(doc, 60)
             before = bytes(doc.pixelData(0, 0, doc.width(), doc.height()))
             seconds, last = _update(doc, before)
             changed = np.count_nonzero(np.frombuffer(before, np.uint32) != np.frombuffer(last, np.uint32))
@@ -169,7 +174,6 @@ def colour_once(window, path: str) -> float:
                 break
             print(f"# attempt {attempt}: the Update click filled nothing ({changed} pixels changed), again",
                   flush=True)
-            wait_until(lambda: _update_button() is not None, 10, "the Update button")
         else:
             raise AssertionError("three Update clicks filled nothing")
         bgra = np.frombuffer(last, np.uint8).reshape(doc.height(), doc.width(), 4)
