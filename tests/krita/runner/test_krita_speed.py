@@ -32,7 +32,8 @@ def test_quick_benchmark_prints_every_column_with_numbers(tmp_path):
 
     for key, row in measured["rows"].items():
         assert row["total"] >= row["read"] + row["network"] + row["write"] > 0, key
-        assert row["peak_mb"] > row["added_mb"] > 0 and math.isfinite(row["peak_mb"]), key
+        # (the allocator may serve a run from memory Krita already holds: added can be ~0)
+        assert row["peak_mb"] > row["added_mb"] >= 0 and math.isfinite(row["peak_mb"]), key
     assert measured["rows"]["first run"]["model load"] > 0  # the first run loads the model
     assert measured["rows"]["2048² thick"]["model load"] == 0  # later runs take it from the cache
     assert saved.is_file()
