@@ -1,6 +1,6 @@
 """The Debian packages training data may come from, and which files in each are art.
 
-One entry per package: DESIGN.md names the packages; adding one is a decision made in an issue.
+One entry per package: the project's design notes name them; adding one is a decision made in an issue.
 """
 
 from __future__ import annotations

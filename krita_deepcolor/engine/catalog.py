@@ -26,7 +26,6 @@ class ModelEntry:
     path: Path
     info: ModelInfo | None  # None when the file could not be read (see problem)
     sha256: str | None = None  # expected hash, for shipped models
-    shipped: bool = False
     default: bool = False
     problem: str | None = None
 
@@ -56,7 +55,7 @@ def _shipped_entries() -> list[ModelEntry]:
     entries = []
     for item in manifest.get("models", []):
         entries.append(ModelEntry(
-            name=item["name"], path=folder / item["file"], sha256=item["sha256"], shipped=True,
+            name=item["name"], path=folder / item["file"], sha256=item["sha256"],
             info=ModelInfo.from_props(item["metadata"], source=f"{MANIFEST}:{item['name']}"),
             default=item["name"] == manifest.get("default")))
     return entries

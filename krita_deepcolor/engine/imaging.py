@@ -127,8 +127,3 @@ def hint_from_premultiplied(premultiplied_rgba: np.ndarray | None, height: int, 
     if premultiplied_rgba is None:
         return np.zeros((height, width, 4), np.float32)
     return straight_rgba8(premultiplied_rgba, height, width).astype(np.float32) * np.float32(1.0 / 255.0)
-
-
-def hint_at_size(hint_rgba: np.ndarray | None, height: int, width: int) -> np.ndarray:
-    """Hint layer -> the contract's ``hint`` at (height, width)."""
-    return hint_from_premultiplied(None if hint_rgba is None else premultiplied(hint_rgba), height, width)

@@ -23,10 +23,6 @@ class WorkPlan:
     work: tuple[int, int]  # (h, w) after scaling, before padding
     padded: tuple[int, int]  # (h, w) fed to the network: multiples of size_multiple
 
-    @property
-    def scale(self) -> float:
-        return self.work[0] / self.canvas[0]
-
 
 def estimate_line_width(line: np.ndarray) -> float | None:
     """Typical ink stroke width in pixels of a line image (float 0..1 or uint8 0..255),

@@ -21,7 +21,6 @@ from .errors import Cancelled, ContractError, DeviceError
 DEVICES = ("auto", "cuda", "cpu")
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
-PROVIDER_LABELS = {CUDA: "CUDA", CPU: "CPU"}
 
 
 def _ort():

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from krita_deepcolor.engine import InputError
-from krita_deepcolor.engine.imaging import as_rgba, hint_at_size, line_from_rgba
+from krita_deepcolor.engine.imaging import as_rgba, hint_from_premultiplied, line_from_rgba, premultiplied
 from krita_deepcolor.engine.plan import estimate_line_width, plan_work
 
 from .conftest import line_art
@@ -50,11 +50,12 @@ def test_hints_resample_without_leaking_transparent_colour():
     hint = np.zeros((64, 64, 4), np.uint8)
     hint[..., :3] = (0, 255, 0)  # green under full transparency must not show
     hint[16:48, 16:48] = (255, 0, 0, 255)
-    small = hint_at_size(hint, 16, 16)
+    small = hint_from_premultiplied(premultiplied(hint), 16, 16)
     painted = small[..., 3] > 0
     assert small[8, 8, 3] == pytest.approx(1.0)
     np.testing.assert_allclose(small[painted][:, :3], [[1.0, 0.0, 0.0]] * painted.sum(), atol=1e-5)
-    assert hint_at_size(None, 4, 5).shape == (4, 5, 4) and not hint_at_size(None, 4, 5).any()
+    none = hint_from_premultiplied(None, 4, 5)
+    assert none.shape == (4, 5, 4) and not none.any()
 
 
 @pytest.mark.parametrize("thickness", [1, 2, 4, 8])
