@@ -6,7 +6,6 @@ The CLI, the Krita plugin and the benchmarks all call ``colorize``.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,9 +38,6 @@ FINISH_MAX_SIDE = 2048  # regions are found at most this large: enough for small
 # regions must survive.
 FINISH_LINE_WIDTH = 4.0
 FINISH_MIN_SIDE = 1024
-# A thin canvas (a strip, a panel border) keeps at least this many pixels across: at one pixel
-# every region touches the canvas border and counts as background.
-FINISH_MIN_ACROSS = 16
 FINISHINGS = ("hybrid", "raw")
 
 
@@ -98,7 +94,6 @@ def _hybrid(line: np.ndarray, hint_premultiplied: np.ndarray | None, color: np.n
     if line_width:
         lines_fit = round(max(canvas) * FINISH_LINE_WIDTH / line_width)
         finish_side = min(finish_side, max(FINISH_MIN_SIDE, lines_fit))
-    finish_side = max(finish_side, math.ceil(FINISH_MIN_ACROSS * max(canvas) / min(canvas)))
     finish = plan_work(canvas, finish_side, 1).work
     line_finish = shrink_lines(line, *finish)
     if hint_premultiplied is None:

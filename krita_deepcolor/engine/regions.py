@@ -236,9 +236,6 @@ def _rgba_rows(colours: np.ndarray, opaque) -> np.ndarray:
 # Floods run at most this large: cv2.watershed takes 0.24 s at 2048², and the boundaries between
 # flooded colours lie under the lines at any size.
 FLOOD_MAX_SIDE = 1024
-# The border key is a frame one pixel in: on a strip thinner than this it would cover most of
-# the canvas and out-compete every stroke, so a strip gets no border key.
-BORDER_KEY_MIN_SIDE = 8
 
 
 def watershed_flood(line8: np.ndarray, seeds: np.ndarray, hint_rgb: np.ndarray, border_key: bool,
@@ -279,7 +276,7 @@ def watershed_flood(line8: np.ndarray, seeds: np.ndarray, hint_rgb: np.ndarray, 
         # grown by the factor first, so that every key keeps a pixel at the smaller size
         grown = cv2.dilate(markers.astype(np.float32), np.ones((factor, factor), np.uint8))
         markers = cv2.resize(grown, small[::-1], interpolation=cv2.INTER_NEAREST).astype(np.int32)
-    if border_key and min(markers.shape) >= BORDER_KEY_MIN_SIDE:
+    if border_key and min(markers.shape) >= 3:
         # one pixel in, as it has always been measured
         frame = np.zeros(markers.shape, bool)
         frame[1, 1:-1] = frame[-2, 1:-1] = frame[1:-1, 1] = frame[1:-1, -2] = True
