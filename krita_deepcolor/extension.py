@@ -1,8 +1,7 @@
 """Registration with Krita: the actions under Tools ▸ Scripts and the Deepcolor docker.
 
-Menu texts and default shortcuts come from ``krita_deepcolor.action``. The colouring code
-(numpy, onnxruntime) is imported on first use, so a missing dependency shows up as a message
-in the docker instead of breaking Krita's start.
+Menu texts and default shortcuts come from ``krita_deepcolor.action``. The Colorizer the
+actions drive is the shared one in ``root.py``; nothing in the plugin imports this module.
 """
 
 from __future__ import annotations
@@ -10,6 +9,8 @@ from __future__ import annotations
 from krita import DockWidgetFactory, DockWidgetFactoryBase, Extension, Krita
 
 from .log import log
+from .root import existing_colorizer, shared_colorizer
+from .ui.docker import DeepcolorDocker
 
 DOCKER_ID = "krita_deepcolor_docker"
 COLORIZE, COLORIZE_ALL, CANCEL, LIVE_PREVIEW = (
@@ -21,22 +22,6 @@ ACTION_TEXTS = {
     CANCEL: "Deepcolor: Cancel",
     LIVE_PREVIEW: "Deepcolor: Live Preview",
 }
-MISSING_DEPENDENCIES = ("Deepcolor cannot run: {error}. Install its dependencies for Krita's own Python "
-                        "with 'python installer.py' from the plugin's source folder, then restart Krita.")
-
-_colorizer = None
-
-
-def shared_colorizer():
-    """(the one Colorizer, None), or (None, a message saying what is missing and how to fix it)."""
-    global _colorizer
-    if _colorizer is None:
-        try:
-            from .colorizer import Colorizer
-        except ImportError as exc:
-            return None, MISSING_DEPENDENCIES.format(error=exc)
-        _colorizer = Colorizer(Krita.instance())
-    return _colorizer, None
 
 
 class DeepcolorExtension(Extension):
@@ -56,24 +41,20 @@ class DeepcolorExtension(Extension):
             preview.setChecked(colorizer.settings.live_preview)
             colorizer.changed.connect(lambda: _sync_check(preview, colorizer.settings.live_preview))
 
-    def _run(self, method: str, *args):
-        colorizer, problem = shared_colorizer()
-        if colorizer is None:
-            view = Krita.instance().activeWindow() and Krita.instance().activeWindow().activeView()
-            if view is not None:
-                view.showFloatingMessage(problem, Krita.instance().icon("dialog-warning"), 8000, 1)
-            log(problem)
-            return
-        getattr(colorizer, method)(*args)
-
     def _colorize(self):
-        self._run("colorize")
+        colorizer = _colorizer_or_warning()
+        if colorizer is not None:
+            colorizer.colorize()
 
     def _colorize_all(self):
-        self._run("colorize_all")
+        colorizer = _colorizer_or_warning()
+        if colorizer is not None:
+            colorizer.colorize_all()
 
     def _cancel(self):
-        self._run("cancel")
+        colorizer = _colorizer_or_warning()
+        if colorizer is not None:
+            colorizer.cancel()
 
     def _set_live_preview(self, checked: bool):
         colorizer, _ = shared_colorizer()
@@ -81,8 +62,20 @@ class DeepcolorExtension(Extension):
             colorizer.update_settings(live_preview=checked)
 
     def _closing(self):
-        if _colorizer is not None:
-            _colorizer.cancel()
+        colorizer = existing_colorizer()
+        if colorizer is not None:
+            colorizer.cancel()
+
+
+def _colorizer_or_warning():
+    """The shared Colorizer, or None after telling the user (on the canvas and in the log) why not."""
+    colorizer, problem = shared_colorizer()
+    if colorizer is None:
+        view = Krita.instance().activeWindow() and Krita.instance().activeWindow().activeView()
+        if view is not None:
+            view.showFloatingMessage(problem, Krita.instance().icon("dialog-warning"), 8000, 1)
+        log(problem)
+    return colorizer
 
 
 def _sync_check(action, checked: bool) -> None:
@@ -94,8 +87,6 @@ def _sync_check(action, checked: bool) -> None:
 
 
 def register() -> None:
-    from .ui.docker import DeepcolorDocker
-
     app = Krita.instance()
     app.addExtension(DeepcolorExtension(app))
     app.addDockWidgetFactory(DockWidgetFactory(DOCKER_ID, DockWidgetFactoryBase.DockRight, DeepcolorDocker))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from krita import DockWidget
 
-from ..extension import shared_colorizer
 from ..qt import (
     QCheckBox,
     QComboBox,
@@ -20,6 +19,7 @@ from ..qt import (
     QVBoxLayout,
     QWidget,
 )
+from ..root import shared_colorizer
 from ..settings import AUTO, DEVICES, NO_HINTS, OUTPUTS, RESOLUTIONS
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from PyQt5.QtWidgets import QLabel
 
 import krita_deepcolor
-from krita_deepcolor import extension
+from krita_deepcolor import root
 from krita_deepcolor.ui.docker import DeepcolorDocker
 
 
@@ -33,9 +33,9 @@ def test_installed_dependencies_come_first_on_the_path(tmp_path, monkeypatch):
 
 
 def test_missing_dependencies_become_a_message_in_the_docker(monkeypatch):
-    monkeypatch.setattr(extension, "_colorizer", None)
+    monkeypatch.setattr(root, "_colorizer", None)
     monkeypatch.setitem(sys.modules, "krita_deepcolor.colorizer", None)  # makes its import fail
-    colorizer, problem = extension.shared_colorizer()
+    colorizer, problem = root.shared_colorizer()
     assert colorizer is None
     assert problem.startswith("Deepcolor cannot run: ") and "python installer.py" in problem
     docker = DeepcolorDocker()
