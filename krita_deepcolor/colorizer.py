@@ -1,17 +1,19 @@
 """What the docker and the actions drive: colour a document, all documents, or a live preview.
 
 Holds the state the docker shows (status line, progress, provider, batch summary) and
-announces changes with ``changed``. Pixels are read and written on the main thread through
-``document.py``; the network runs on the worker thread.
+announces changes with ``changed``. It turns clicks into requests, runs them one at a time
+on the worker thread and delivers the results. Every Krita call goes through ``document.py``
+(pixels are read and written on the main thread); the live preview's timing is
+``preview.py``, a batch's progress and summary ``batch.py``, the model choice ``model_choice.py``.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from .batch import Batch
 from .document import (
     PREVIEW,
     RESULT,
@@ -20,11 +22,13 @@ from .document import (
     active_document,
     add_result,
     auto_pick_names,
+    document_name,
     find_node,
+    is_grey,
     is_open,
     layer_choices,
-    layer_signature,
-    node_id,
+    layer_name,
+    layers_fingerprint,
     open_documents,
     pick_layers,
     read_inputs,
@@ -37,29 +41,12 @@ from .engine.pipeline import Options, Result, colorize
 from .jobs import Outcome, Worker
 from .layers import DocumentError
 from .log import log
+from .model_choice import ModelCache, choose_model
+from .preview import PreviewScheduler
 from .qt import QObject, QTimer, Signal
 from .settings import AUTO, Settings
 
 WATCH_MS = 250  # how often a running job's document and the live preview's layers are checked
-PREVIEW_QUIET_S = 0.7  # the layers must stay unchanged this long before a preview runs
-
-
-class ModelCache:
-    """Keeps the last loaded model; loading happens on the worker thread."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._key = None
-        self._model = None
-
-    def get(self, entry: catalog.ModelEntry, device: str):
-        key = (str(entry.path), entry.path.stat().st_mtime if entry.path.exists() else 0, device)
-        with self._lock:
-            if key != self._key:
-                self._model = None  # let the old session go before the next one is loaded
-                self._model = catalog.open_model(entry, device)
-                self._key = key
-            return self._model
 
 
 @dataclass
@@ -71,23 +58,6 @@ class Request:
     device: str
     options: Options
     kind: str = RESULT
-
-
-@dataclass
-class Batch:
-    pending: list
-    total: int
-    coloured: list = field(default_factory=list)
-    skipped: list = field(default_factory=list)  # (document name, reason)
-
-    def summary(self) -> str:
-        lines = [f"Coloured {len(self.coloured)} of {self.total} open documents."]
-        lines += [f"Skipped '{name}': {reason}" for name, reason in self.skipped]
-        return "\n".join(lines)
-
-
-def _doc_name(doc) -> str:
-    return doc.name() or (doc.fileName().rsplit("/", 1)[-1] if doc.fileName() else "untitled")
 
 
 class Colorizer(QObject):
@@ -108,8 +78,7 @@ class Colorizer(QObject):
         self._queued = None  # a Request waiting for a preview to stop
         self._batch = None
         self._closed_while_running = False
-        self._preview_seen = None
-        self._preview_due = None
+        self._preview = PreviewScheduler()
         self.worker = Worker(self)
         self.worker.progress.connect(self._on_progress)
         self.worker.finished.connect(self._on_finished)
@@ -143,7 +112,7 @@ class Colorizer(QObject):
         if "models_dir" in changes:
             self._entries = None
         if "live_preview" in changes:
-            self._preview_seen = self._preview_due = None
+            self._preview.reset()
             if self.settings.live_preview:
                 self._watch.start()
             elif not self.busy:
@@ -168,25 +137,8 @@ class Colorizer(QObject):
             raise DocumentError(problem)
         return entry
 
-    def _choose_model(self, entries) -> tuple[catalog.ModelEntry | None, str | None]:
-        """(the chosen model, else the first usable one; None) or (None, why none can run).
-
-        The reason names an unusable file and what is wrong with it: a chosen model that
-        cannot run is never swapped for another one silently.
-        """
-        chosen = next((entry for entry in entries if entry.name == self.settings.model), None)
-        if chosen is not None:
-            if chosen.info is None:
-                return None, f"the chosen model '{chosen.name}' cannot be used: {chosen.problem}"
-            return chosen, None
-        usable = [entry for entry in entries if entry.info is not None]
-        if usable:
-            return usable[0], None
-        unusable = [entry for entry in entries if entry.info is None]
-        if unusable:
-            return None, f"no usable model: {unusable[0].problem}"
-        return None, (f"no model installed: put a .onnx model into {self.settings.user_models_dir()} "
-                      "(or choose a folder in the docker)")
+    def _choose_model(self, entries):
+        return choose_model(entries, self.settings.model, self.settings.user_models_dir())
 
     # ---- colouring
 
@@ -214,7 +166,7 @@ class Colorizer(QObject):
         if not docs:
             self._announce("No document is open.")
             return False
-        self._batch = Batch(pending=docs, total=len(docs))
+        self._batch = Batch.of(docs)
         self.summary = ""
         return self._next_in_batch()
 
@@ -223,8 +175,7 @@ class Colorizer(QObject):
         batch = self._batch
         if batch is not None:
             waiting = batch.pending + ([queued.doc] if queued is not None else [])
-            batch.skipped += [(_doc_name(doc), "cancelled") for doc in waiting if is_open(doc)]
-            batch.pending = []
+            batch.cancel([document_name(doc) for doc in waiting if is_open(doc)])
         if self.busy:
             self.worker.cancel()
             self._announce("Cancelling…")
@@ -255,7 +206,7 @@ class Colorizer(QObject):
         line, hint = pick_layers(doc, line_pick, hint_pick)
         entry = self.current_model()
         options = Options(**self.settings.engine_options(preview=kind == PREVIEW))
-        return Request(doc=doc, doc_name=_doc_name(doc), inputs=read_inputs(doc, line, hint), entry=entry,
+        return Request(doc=doc, doc_name=document_name(doc), inputs=read_inputs(doc, line, hint), entry=entry,
                        device=self.settings.device, options=options, kind=kind)
 
     def _start(self, request: Request) -> bool:
@@ -281,17 +232,13 @@ class Colorizer(QObject):
     def _progress_text(self, message: str) -> str:
         request = self._current
         what = "Previewing" if request.kind == PREVIEW else "Colouring"
-        where = f" ({len(self._batch.coloured) + len(self._batch.skipped) + 1}/{self._batch.total})" \
-            if self._batch else ""
+        where = f" ({self._batch.position()})" if self._batch else ""
         return f"{what} '{request.doc_name}'{where}: {message}…"
 
     def _on_progress(self, fraction: float, message: str) -> None:
         if self._current is None:
             return
-        overall = fraction
-        if self._batch is not None:
-            done = len(self._batch.coloured) + len(self._batch.skipped)
-            overall = (done + fraction) / self._batch.total
+        overall = self._batch.overall(fraction) if self._batch is not None else fraction
         self._announce(self._progress_text(message), int(round(100 * overall)))
 
     def _on_finished(self, outcome: Outcome) -> None:
@@ -311,10 +258,7 @@ class Colorizer(QObject):
             if self._queued is None:  # a preview that gave way to a full run stays quiet
                 self._announce(message, 0)
         elif self._batch is not None:
-            if added:
-                self._batch.coloured.append(request.doc_name)
-            else:
-                self._batch.skipped.append((request.doc_name, message))
+            self._batch.finished(request.doc_name, added, message)
             self._next_in_batch()
         else:
             self._announce(message, 0)
@@ -347,23 +291,23 @@ class Colorizer(QObject):
         except EngineError as exc:
             return str(exc), False
         seconds = sum(result.seconds.values())
-        message = f"Added '{node.name()}' under '{line.name()}' ({result.provider}, {seconds:.1f} s)."
+        message = (f"Added '{layer_name(node)}' under '{layer_name(line)}' "
+                   f"({result.provider}, {seconds:.1f} s).")
         if request.kind == PREVIEW:
             message = f"Preview updated ({result.provider}, {seconds:.1f} s)."
-        if request.doc.colorModel().startswith("GRAY"):
+        if is_grey(request.doc):
             message += " Grey image: convert it to RGB (Image ▸ Convert Image Color Space) to see colours."
         return message, True
 
     def _next_in_batch(self) -> bool:
         batch = self._batch
-        while batch.pending:
-            doc = batch.pending.pop(0)
+        while (doc := batch.take()) is not None:
             if not is_open(doc):
-                continue
+                continue  # closed while waiting: neither coloured nor skipped
             try:
                 return self._start(self._prepare(doc, AUTO, AUTO, RESULT))
             except EngineError as exc:
-                batch.skipped.append((_doc_name(doc), str(exc)))
+                batch.skip(document_name(doc), str(exc))
         self._finish_batch()
         return False
 
@@ -388,20 +332,11 @@ class Colorizer(QObject):
         if doc is None:
             return
         try:
-            line, hint = pick_layers(doc, *self.picks)
-            seen = [node_id(line), layer_signature(line)]
-            if hint is not None:
-                seen += [node_id(hint), layer_signature(hint)]
+            seen = layers_fingerprint(*pick_layers(doc, *self.picks))
         except EngineError:
             return
-        now = time.monotonic()
-        if seen != self._preview_seen:
-            self._preview_seen = seen
-            self._preview_due = now + PREVIEW_QUIET_S
+        if not self._preview.due(seen, time.monotonic()):
             return
-        if self._preview_due is None or now < self._preview_due:
-            return
-        self._preview_due = None
         try:
             self._start(self._prepare(doc, *self.picks, PREVIEW))
         except EngineError as exc:

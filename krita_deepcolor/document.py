@@ -47,6 +47,20 @@ def canvas_size(doc) -> tuple[int, int]:
     return doc.width(), doc.height()
 
 
+def document_name(doc) -> str:
+    """The name the user knows a document by: its title, else its file name."""
+    return doc.name() or (doc.fileName().rsplit("/", 1)[-1] if doc.fileName() else "untitled")
+
+
+def layer_name(node) -> str:
+    return node.name()
+
+
+def is_grey(doc) -> bool:
+    """Whether the document is greyscale: colours written into it show as grey."""
+    return doc.colorModel().startswith("GRAY")
+
+
 def walk(parent, depth: int = 0):
     """(node, depth) for every layer under ``parent``, top of the stack first."""
     for node in reversed(parent.childNodes()):
@@ -319,6 +333,14 @@ def layer_signature(node) -> bytes:
     bits.setsize(thumbnail.sizeInBytes())
     bounds = node.bounds()
     return bytes(bits) + repr((bounds.x(), bounds.y(), bounds.width(), bounds.height())).encode()
+
+
+def layers_fingerprint(line, hint) -> list:
+    """What the live preview compares to notice that the picked layers or their content changed."""
+    seen = [node_id(line), layer_signature(line)]
+    if hint is not None:
+        seen += [node_id(hint), layer_signature(hint)]
+    return seen
 
 
 def open_documents() -> list:
