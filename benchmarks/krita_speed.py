@@ -134,7 +134,7 @@ def colour_once(width: int, height: int, lines: str) -> dict:
 
     from krita_deepcolor import colorizer as colorizer_module
     from krita_deepcolor.engine import catalog
-    from krita_deepcolor.layers import write_rgba
+    from krita_deepcolor.pixels import write_rgba
 
     doc = Krita.instance().createDocument(width, height, "krita-speed", "RGBA", "U8", "", 300.0)
     doc.setBatchmode(True)

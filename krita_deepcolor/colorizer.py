@@ -2,8 +2,8 @@
 
 Holds the state the docker shows (status line, progress, provider, batch summary) and
 announces changes with ``changed``. It turns clicks into requests, runs them one at a time
-on the worker thread and delivers the results. Every Krita call goes through ``document.py``
-(pixels are read and written on the main thread); the live preview's timing is
+on the worker thread and delivers the results. Every Krita call goes through ``document.py`` and
+its siblings (pixels are read and written on the main thread); the live preview's timing is
 ``preview.py``, a batch's progress and summary ``batch.py``, the model choice ``model_choice.py``.
 """
 
@@ -15,36 +15,27 @@ from dataclasses import dataclass
 
 from .batch import Batch
 from .document import (
-    PREVIEW,
-    RESULT,
-    Inputs,
-    LayerChoice,
+    DocumentError,
     active_document,
-    add_result,
-    auto_pick_names,
     document_name,
     find_node,
     is_grey,
     is_open,
-    layer_choices,
     layer_name,
-    layers_fingerprint,
     open_documents,
-    pick_layers,
-    read_inputs,
-    result_name,
-    update_preview,
 )
 from .engine import catalog
 from .engine.errors import EngineError
 from .engine.pipeline import Options, Result, colorize
+from .inputs import Inputs, layers_fingerprint, read_inputs
 from .jobs import Outcome, Worker
-from .layers import DocumentError
 from .log import log
 from .model_choice import ModelCache, choose_model
+from .picking import AUTO, pick_layers, picker_entries
 from .preview import PreviewScheduler
 from .qt import QObject, QTimer, Signal
-from .settings import AUTO, Settings
+from .results import PREVIEW, RESULT, add_result, result_name, update_preview
+from .settings import Settings
 
 WATCH_MS = 250  # how often a running job's document and the live preview's layers are checked
 
@@ -182,12 +173,9 @@ class Colorizer(QObject):
         if batch is not None and (self._current is None or self._current.kind == PREVIEW):
             self._finish_batch()  # no document of the batch is running: nothing else will end it
 
-    def layer_choices(self) -> tuple[list[LayerChoice], tuple[str | None, str | None]]:
-        """The active document's pickable layers, and the names AUTO would pick."""
-        doc = active_document()
-        if doc is None:
-            return [], (None, None)
-        return layer_choices(doc), auto_pick_names(doc)
+    def picker_entries(self) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        """(label, pick) of the line-art and hint pickers for the active document."""
+        return picker_entries(active_document())
 
     def set_picks(self, line_pick: str, hint_pick: str) -> None:
         self.picks = (line_pick, hint_pick)  # the live preview notices other layers by their ids

@@ -10,7 +10,6 @@ from krita import Krita
 GROUP = "krita_deepcolor"
 DEFAULT_MODELS_DIR_NAME = "deepcolor-models"
 
-AUTO, NO_HINTS = "auto", "none"  # the layer pickers' choices besides a layer's id
 DEVICES = {"auto": "Auto", "cuda": "CUDA", "cpu": "CPU"}
 # Longest side of the image the network sees.
 RESOLUTIONS = {"fast": ("Fast", 512), "balanced": ("Balanced", 1024), "full": ("Full", 2048)}

@@ -20,7 +20,7 @@ from ..qt import (
     QWidget,
 )
 from ..root import shared_colorizer
-from ..settings import AUTO, DEVICES, NO_HINTS, OUTPUTS, RESOLUTIONS
+from ..settings import DEVICES, OUTPUTS, RESOLUTIONS
 
 
 class RefreshingComboBox(QComboBox):
@@ -149,16 +149,12 @@ class DeepcolorPanel(QWidget):
             self.live_preview.setChecked(colorizer.settings.live_preview)
 
     def refresh_layers(self):
-        choices, (line_name, hint_name) = self.colorizer.layer_choices()
-        for combo, auto_name, extra in ((self.line_combo, line_name, []),
-                                        (self.hint_combo, hint_name, [("None", NO_HINTS)])):
+        line_entries, hint_entries = self.colorizer.picker_entries()
+        for combo, entries in ((self.line_combo, line_entries), (self.hint_combo, hint_entries)):
             keep = combo.currentData()
             combo.clear()
-            combo.addItem(f"Automatic ({auto_name or 'none found'})", AUTO)
-            for label, data in extra:
+            for label, data in entries:
                 combo.addItem(label, data)
-            for choice in choices:
-                combo.addItem("    " * choice.depth + choice.name, choice.layer_id)
             _select_data(combo, keep)
         self._picks_changed()
 

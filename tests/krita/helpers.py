@@ -16,7 +16,7 @@ try:
 except ImportError:
     greenlet = None
 
-from krita_deepcolor.layers import read_rgba, write_rgba
+from krita_deepcolor.pixels import read_rgba, write_rgba
 
 MODELS_DIR = Path(os.environ.get("KRITA_DEEPCOLOR_TEST_MODELS", "/nonexistent"))
 

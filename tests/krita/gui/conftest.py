@@ -3,8 +3,8 @@
 import pytest
 from krita import Krita
 
-from krita_deepcolor.document import AUTO
 from krita_deepcolor.extension import DOCKER_ID
+from krita_deepcolor.picking import AUTO
 from krita_deepcolor.root import shared_colorizer
 from krita_deepcolor.settings import Settings
 from tests.krita.helpers import MODELS_DIR, close, new_document, settle, wait_until

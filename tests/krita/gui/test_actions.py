@@ -7,8 +7,8 @@ import numpy as np
 from krita import Krita
 
 import krita_deepcolor
-from krita_deepcolor.document import Registry
 from krita_deepcolor.extension import ACTION_TEXTS, COLORIZE, COLORIZE_ALL, LIVE_PREVIEW
+from krita_deepcolor.results import Registry
 from tests.krita.helpers import (
     BLUE,
     RED,

@@ -5,8 +5,8 @@ import sys
 
 from krita import Krita
 
-from krita_deepcolor.document import Registry
 from krita_deepcolor.engine import catalog
+from krita_deepcolor.results import Registry
 from krita_deepcolor.settings import GROUP, Settings
 from krita_deepcolor.ui.docker import DeepcolorDocker
 from tests.krita.helpers import (

@@ -7,9 +7,11 @@ import time
 import numpy as np
 import pytest
 
-from krita_deepcolor.document import NO_HINTS, Registry, layer_choices, node_id
+from krita_deepcolor.document import node_id
 from krita_deepcolor.engine import catalog
 from krita_deepcolor.engine.pipeline import Options, colorize
+from krita_deepcolor.picking import NO_HINTS, layer_choices
+from krita_deepcolor.results import Registry
 from krita_deepcolor.settings import OUTPUTS
 from tests import contract_models
 from tests.krita.helpers import (

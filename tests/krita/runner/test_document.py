@@ -3,25 +3,26 @@
 import numpy as np
 import pytest
 
-from krita_deepcolor.document import (
+from krita_deepcolor.document import DocumentError, node_id
+from krita_deepcolor.inputs import read_inputs
+from krita_deepcolor.picking import (
     AUTO,
-    BEHIND,
     NO_HINTS,
-    PREVIEW,
-    RESULT_PREFIX,
-    Registry,
-    add_result,
     auto_hint_layer,
     auto_line_layer,
     auto_pick_names,
     layer_choices,
-    node_id,
     pick_layers,
-    read_inputs,
+)
+from krita_deepcolor.results import (
+    BEHIND,
+    PREVIEW,
+    RESULT_PREFIX,
+    Registry,
+    add_result,
     result_name,
     update_preview,
 )
-from krita_deepcolor.layers import DocumentError
 from tests.krita.helpers import (
     BLUE,
     GREEN,

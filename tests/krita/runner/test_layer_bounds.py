@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from krita_deepcolor.layers import content_rect, read_rgba, write_rgba
+from krita_deepcolor.pixels import content_rect, read_rgba, write_rgba
 from tests.krita.helpers import add_layer, hint_spot, line_art
 
 

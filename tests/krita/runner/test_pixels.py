@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from krita import Krita
 
-from krita_deepcolor.layers import ColorSpace, DocumentError, convert, encode_rgba, read_rgba, write_rgba
+from krita_deepcolor.document import DocumentError
+from krita_deepcolor.pixels import ColorSpace, convert, encode_rgba, read_rgba, write_rgba
 from tests.krita.helpers import add_layer, raw
 
 

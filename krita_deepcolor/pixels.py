@@ -3,8 +3,7 @@
 A layer is read through a converted copy: its projection's bytes are copied into a throw-away
 document in the layer's own colour space, which Krita (LCMS) then converts to 8-bit sRGB. The
 user's layer is never converted or written. Results go the same way in reverse, into the
-document's own model, depth and profile. Together with ``document.py`` this is the only module
-that calls Krita's document and node API.
+document's own model, depth and profile.
 """
 
 from __future__ import annotations
@@ -15,15 +14,11 @@ import cv2
 import numpy as np
 from krita import Krita
 
-from .engine.errors import EngineError
+from .document import DocumentError
 from .qt import QByteArray
 
 WORK_PROFILES = ("sRGB-elle-V2-srgbtrc.icc", "sRGB built-in")  # 8-bit sRGB: no conversion needed
 CONVERT_HOWTO = "convert the image to RGB/Alpha 8-bit (Image ▸ Convert Image Color Space) and try again"
-
-
-class DocumentError(EngineError):
-    """A document or layer the plugin cannot use; the message says what to do."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,132 @@
+"""The layers the plugin adds: bookkeeping, placement, replacing, and the live preview's layer.
+
+Result layers are recognised by bookkeeping, not by name alone: their ids are recorded in a
+document annotation (saved in the .kra), together with the line-art layer they colour. A
+recorded layer still counts as ours only while its name starts with ``RESULT_PREFIX``, so
+renaming a result keeps it from ever being replaced. Replacing is "add the new layer, then
+remove the old ones", both undoable; the new layer goes on the far side of the old one, so a
+single undo (which restores the old layer) shows the previous colouring again.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from .document import DocumentError, node_id, walk
+from .pixels import write_rgba
+from .qt import QByteArray
+
+RESULT_PREFIX = "Deepcolor"
+ANNOTATION = "krita-deepcolor"
+RESULT, PREVIEW = "result", "preview"
+BEHIND = "behind"  # Krita's blending mode that paints under what is already below in the group
+
+
+class Registry:
+    """The document's record of the layers this plugin added: id -> {line, kind}."""
+
+    def __init__(self, doc):
+        self.doc = doc
+        raw = bytes(doc.annotation(ANNOTATION)) if ANNOTATION in doc.annotationTypes() else b""
+        try:
+            self.layers = json.loads(raw.decode("utf-8")).get("layers", {}) if raw else {}
+        except (ValueError, AttributeError):
+            self.layers = {}  # a damaged record only means old results are not replaced
+
+    def save(self) -> None:
+        data = json.dumps({"version": 1, "layers": self.layers}).encode("utf-8")
+        self.doc.setAnnotation(ANNOTATION, "krita-deepcolor result layers", QByteArray(data))
+
+    def is_ours(self, node) -> bool:
+        return node_id(node) in self.layers and node.name().startswith(RESULT_PREFIX)
+
+    def layers_for(self, line, kinds=(RESULT, PREVIEW)) -> list:
+        """Our layers in the document that colour ``line``."""
+        line_id = node_id(line)
+        return [node for node, _ in walk(self.doc.rootNode())
+                if self.is_ours(node) and self.layers[node_id(node)]["line"] == line_id
+                and self.layers[node_id(node)]["kind"] in kinds]
+
+    def add(self, node, line, kind: str) -> None:
+        self.layers[node_id(node)] = {"line": node_id(line), "kind": kind}
+
+
+def result_name(model_name: str, kind: str = RESULT) -> str:
+    if kind == PREVIEW:
+        return f"{RESULT_PREFIX} preview · {model_name}"
+    return f"{RESULT_PREFIX} · {model_name} · {time.strftime('%H:%M')}"
+
+
+def _placement(line, replaced_ids: set[str]):
+    """Where a new result goes: (node to add it above, blending mode).
+
+    Right under the line art, beneath any results it replaces, so that undoing their removal
+    shows them on top again. When nothing lies below (the line art is the lowest layer of its
+    group), the layer goes above the line art with the "behind" mode, which looks the same.
+    """
+    siblings = line.parentNode().childNodes()  # bottom to top
+    ids = [node_id(node) for node in siblings]
+    index = ids.index(node_id(line))
+
+    def replaced(position: int, behind: bool) -> bool:
+        return ids[position] in replaced_ids and (siblings[position].blendingMode() == BEHIND) == behind
+
+    low = index
+    while low > 0 and replaced(low - 1, behind=False):
+        low -= 1
+    if low > 0:
+        return siblings[low - 1], None
+    high = index
+    while high + 1 < len(siblings) and replaced(high + 1, behind=True):
+        high += 1
+    return siblings[high], BEHIND
+
+
+def _closest_first(line, nodes) -> list:
+    siblings = [node_id(node) for node in line.parentNode().childNodes()]
+    here = siblings.index(node_id(line))
+
+    def distance(node):
+        return abs(siblings.index(node_id(node)) - here) if node_id(node) in siblings else len(siblings)
+    return sorted(nodes, key=distance)
+
+
+def add_result(doc, line, rgba, name: str, kind: str = RESULT):
+    """Add ``rgba`` as a new layer colouring ``line``, replacing earlier ones; returns the layer.
+
+    A result replaces earlier results and previews of the same line art; a preview replaces
+    earlier previews. The pixels are set before the layer is inserted (setting pixels is not
+    undoable, inserting is).
+    """
+    registry = Registry(doc)
+    replaced = registry.layers_for(line, (RESULT, PREVIEW) if kind == RESULT else (PREVIEW,))
+    node = doc.createNode(name, "paintlayer")
+    write_rgba(node, rgba)
+    above, mode = _placement(line, {node_id(old) for old in replaced})
+    if mode:
+        node.setBlendingMode(mode)
+    if not line.parentNode().addChildNode(node, above):
+        raise DocumentError(f"Krita refused to add the layer '{name}'")
+    registry.add(node, line, kind)
+    registry.save()
+    # Farthest first: the last removal is the one a single undo brings back, the closest one.
+    for old in reversed(_closest_first(line, replaced)):
+        old.remove()
+    return node
+
+
+def update_preview(doc, line, rgba, name: str):
+    """Show a live preview: repaint the existing preview layer in place, or add one.
+
+    Repainting in place keeps previews out of the undo history, so each undo still takes back
+    one of the user's own hint strokes.
+    """
+    existing = Registry(doc).layers_for(line, (PREVIEW,))
+    if not existing:
+        return add_result(doc, line, rgba, name, PREVIEW)
+    node = existing[0]
+    write_rgba(node, rgba)
+    node.setName(name)
+    doc.refreshProjection()
+    return node
