@@ -10,6 +10,8 @@ import argparse
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+from .errors import ConfigError
+
 TRAINABLE_VARIANTS = ("pix2pix-stroke", "deepcolor-gan", "regression", "classification", "classification-lch")
 DEFAULT_DATA = str(Path("~/.cache/krita-deepcolor/dataset").expanduser())
 
@@ -53,10 +55,6 @@ def parse_levels(text: str) -> tuple[tuple[int, int], ...]:
     if scales != sorted(set(scales), reverse=True) or any(a % b for a, b in pairs):
         raise ConfigError(f"--propagation {text!r}: block sides must fall, each dividing the one before")
     return levels
-
-
-class ConfigError(ValueError):
-    """A setting that cannot work; the message says what to change."""
 
 
 @dataclass

@@ -22,9 +22,9 @@ from krita_deepcolor.engine.contract import ModelInfo
 from krita_deepcolor.engine.errors import EngineError
 from krita_deepcolor.engine.runtime import load_model
 
-from .config import ConfigError
-from .train import load_checkpoint, restore_variant
-from .variants import CheckpointError, Variant
+from .checkpoints import load_checkpoint, restore_variant
+from .errors import CheckpointError, ConfigError
+from .variants import Variant
 
 OPSET = 17
 PARITY_TOLERANCE = 1e-3

@@ -181,7 +181,7 @@ def main(argv=None) -> int:
         else:
             import torch
 
-            from .train import load_checkpoint, restore_variant
+            from .checkpoints import load_checkpoint, restore_variant
 
             torch.set_num_threads(args.threads)
             checkpoint = load_checkpoint(name)

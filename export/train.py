@@ -2,7 +2,10 @@
 
 Rerunning the same command resumes from RUNDIR/last.pt (same step, optimiser state, data
 order). Several processes: ``torchrun --nproc_per_node N -m export.train ...`` (gloo on CPU,
-NCCL on CUDA). The recipe of each variant lives in export/variants.py.
+NCCL on CUDA). This file is the training loop and its command line; the recipe of each variant
+lives in export/variants.py, the options in export/config.py, the checkpoint format in
+export/checkpoints.py, the batch order in export/data/sampler.py and what validation measures
+in export/validation.py.
 """
 
 from __future__ import annotations
@@ -16,66 +19,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.distributed as dist
 
-from .config import ConfigError, TrainConfig, merge_for_resume, parse_train_args
-from .losses import psnr
-from .variants import CheckpointError, Variant, build_variant, load_module_state
-
-CHECKPOINT_FORMAT = "krita-deepcolor-checkpoint"
-CHECKPOINT_VERSION = 1
-LAST = "last.pt"
-VALIDATION_SEED = 1234  # the validation crops and hints never change during a run
-GRID_ROWS = 4
-
-
-# -- checkpoints -------------------------------------------------------------------------
-
-def save_checkpoint(path: Path, payload: dict) -> None:
-    """Write to a temporary name first: a kill mid-write never leaves a broken checkpoint."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    torch.save(payload, temporary)
-    os.replace(temporary, path)
-
-
-def load_checkpoint(path) -> dict:
-    """Read and check a checkpoint (RUNDIR or file); raises CheckpointError with the reason."""
-    path = Path(path).expanduser()
-    if path.is_dir():
-        path = path / LAST
-    if not path.is_file():
-        raise CheckpointError(f"{path}: no checkpoint there (train first, or name the .pt file)")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # noqa: BLE001 - torch raises many types for foreign files
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise CheckpointError(f"{path}: not a readable krita-deepcolor checkpoint ({first[:200]})") from None
-    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
-        raise CheckpointError(f"{path}: not a krita-deepcolor checkpoint (no '{CHECKPOINT_FORMAT}' marker)")
-    if payload.get("format_version") != CHECKPOINT_VERSION:
-        raise CheckpointError(f"{path}: checkpoint format {payload.get('format_version')}, this toolchain "
-                              f"reads {CHECKPOINT_VERSION}")
-    payload["path"] = str(path)
-    return payload
-
-
-def restore_variant(checkpoint: dict, config: TrainConfig | None = None) -> Variant:
-    """Build the checkpoint's variant and load its weights (refusing weights that do not fit)."""
-    try:
-        config = config or TrainConfig.from_dict(checkpoint["config"])
-    except (ConfigError, TypeError, KeyError) as error:
-        raise CheckpointError(f"{checkpoint['path']}: its config is unusable ({error})") from None
-    variant = build_variant(config)
-    source = checkpoint["path"]
-    load_module_state(variant.generator, checkpoint["generator"], "generator", config, source)
-    if variant.discriminator is not None and checkpoint.get("discriminator") is not None:
-        load_module_state(variant.discriminator, checkpoint["discriminator"], "discriminator", config, source)
-    variant.load_extra_state(checkpoint.get("variant_state") or {})
-    return variant
-
+from .checkpoints import LAST, load_checkpoint, make_payload, restore_variant, save_checkpoint
+from .config import TrainConfig, merge_for_resume, parse_train_args
+from .data.sampler import StepBatches
+from .errors import CheckpointError, ConfigError
+from .validation import VALIDATION_SEED, evaluate, on_cpu_numpy, write_grid
+from .variants import build_variant
 
 # -- data --------------------------------------------------------------------------------
 
@@ -99,41 +51,6 @@ def read_data_info(root: Path) -> dict:
     return {"summary": summary[:500], "line_width": float(width) if width else None}
 
 
-class StepBatches(torch.utils.data.Sampler):
-    """Index batches as a pure function of (seed, step, rank): resuming at step s gives the
-    same batches an uninterrupted run would. Each epoch is a fresh permutation shared by all
-    ranks; rank r takes the r-th slice of each global batch. Batches hold ``(index, position)``
-    keys: ``position`` counts samples from the start of the run over all ranks, and the dataset
-    seeds each item's augmentation from it, so the crops and hints resume exactly too."""
-
-    def __init__(self, size: int, batch: int, seed: int, start: int, stop: int, rank: int = 0,
-                 world: int = 1):
-        self.size, self.batch, self.seed = size, batch, seed
-        self.start, self.stop, self.rank, self.world = start, stop, rank, world
-        self._permutations = {}
-
-    def _permutation(self, epoch: int) -> np.ndarray:
-        if epoch not in self._permutations:
-            self._permutations = {epoch: np.random.default_rng([self.seed, epoch]).permutation(self.size)}
-        return self._permutations[epoch]
-
-    def keys(self, step: int) -> list[tuple[int, int]]:
-        """(dataset index, global sample position) of this rank's share of the step's batch."""
-        first = (step * self.world + self.rank) * self.batch
-        return [(int(self._permutation(p // self.size)[p % self.size]), p)
-                for p in range(first, first + self.batch)]
-
-    def indices(self, step: int) -> list[int]:
-        return [index for index, _ in self.keys(step)]
-
-    def __iter__(self):
-        for step in range(self.start, self.stop):
-            yield self.keys(step)
-
-    def __len__(self):
-        return max(0, self.stop - self.start)
-
-
 def open_dataset(config: TrainConfig, split: str, seed: int):
     from export.data.dataset import DatasetError, PairDataset
 
@@ -147,57 +64,6 @@ def open_dataset(config: TrainConfig, split: str, seed: int):
 def to_device(batch: dict, device: torch.device) -> dict:
     return {key: value.to(device, non_blocking=True) if torch.is_tensor(value) else value
             for key, value in batch.items()}
-
-
-# -- validation --------------------------------------------------------------------------
-
-def _hint_picture(hint: torch.Tensor) -> torch.Tensor:
-    alpha = hint[3:4]
-    return hint[:3] * alpha + (1.0 - alpha)
-
-
-def write_grid(path: Path, batch: dict, outputs: dict[str, torch.Tensor]) -> None:
-    """Rows: line | hint over white | each output | truth."""
-    import cv2
-
-    rows = []
-    for i in range(min(GRID_ROWS, batch["line"].shape[0])):
-        tiles = [batch["line"][i].expand(3, -1, -1), _hint_picture(batch["hint"][i])]
-        tiles += [output[i] for output in outputs.values()] + [batch["color"][i]]
-        rows.append(torch.cat([t.float().cpu().clamp(0, 1) for t in tiles], dim=2))
-    grid = (torch.cat(rows, dim=1).permute(1, 2, 0).numpy() * 255.0 + 0.5).astype(np.uint8)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.stem + ".tmp.png")
-    cv2.imwrite(str(temporary), cv2.cvtColor(grid, cv2.COLOR_RGB2BGR))
-    os.replace(temporary, path)
-
-
-def evaluate(variant: Variant, batch: dict) -> tuple[dict[str, float], dict[str, torch.Tensor]]:
-    """L1 and PSNR of the eval-mode contract graph (what gets exported) on the validation set."""
-    modules = [variant.generator] + ([variant.discriminator] if variant.discriminator else [])
-    for module in modules:
-        module.eval()
-    try:
-        outputs = variant.validation_outputs(batch)
-    finally:
-        for module in modules:
-            module.train()
-    metrics = {}
-    for prefix, output in outputs.items():
-        metrics[f"{prefix}l1"] = (output - batch["color"]).abs().mean().item()
-        metrics[f"{prefix}psnr"] = psnr(output, batch["color"]).mean().item()
-    return metrics, outputs
-
-
-def _on_cpu_numpy(graph: torch.nn.Module, device: torch.device) -> torch.nn.Module:
-    """The graph as a numpy-in, numpy-out module on ``device`` (for export/quality.py)."""
-    if device.type == "cpu":
-        return graph
-
-    class OnDevice(torch.nn.Module):
-        def forward(self, line, hint):
-            return graph(line.to(device), hint.to(device)).float().cpu()
-    return OnDevice()
 
 
 # -- the run -----------------------------------------------------------------------------
@@ -346,32 +212,18 @@ class Trainer:
         variant = self.variant
         graph = variant.contract_graph().eval()
         try:
-            scores = quality.score(quality.torch_runner(_on_cpu_numpy(graph, self.device)),
+            scores = quality.score(quality.torch_runner(on_cpu_numpy(graph, self.device)),
                                    self.quality_samples, self.config.size_multiple)
         finally:
             graph.train()
         return {f"raw_{key}": value for key, value in scores.items()}
 
     def checkpoint_payload(self) -> dict:
-        variant = self.variant
         rng = {"torch": torch.get_rng_state()}
         if self.device.type == "cuda":
             rng["cuda"] = [torch.cuda.get_rng_state(self.device)]
-        return {
-            "format": CHECKPOINT_FORMAT,
-            "format_version": CHECKPOINT_VERSION,
-            "config": self.config.to_dict(),
-            "step": self.step,
-            "images_seen": self.images_seen,
-            "world_size": self.parallel.world,
-            "train_seconds": self.train_seconds,
-            "generator": variant.generator.state_dict(),
-            "discriminator": variant.discriminator.state_dict() if variant.discriminator else None,
-            "optimizers": {name: opt.state_dict() for name, opt in variant.optimizers.items()},
-            "variant_state": variant.extra_state(),
-            "rng": rng,
-            "data_info": self.data_info,
-        }
+        return make_payload(self.variant, self.config, self.step, self.images_seen, self.parallel.world,
+                            self.train_seconds, rng, self.data_info)
 
     def save(self) -> None:
         if self.parallel.world > 1:

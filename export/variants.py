@@ -22,12 +22,9 @@ from torch import nn
 from . import losses
 from .color import AnnealedMeanDecoder, ColorBins
 from .config import TrainConfig
+from .errors import CheckpointError
 from .networks import PatchDiscriminator, classification_unet, deepcolor_unet, pix2pix_unet, regression_unet
 from .propagation import HintPropagation
-
-
-class CheckpointError(ValueError):
-    """A checkpoint that does not fit what is asked of it; the message says why."""
 
 
 def tanh_to_unit(x: torch.Tensor) -> torch.Tensor:
@@ -450,15 +447,3 @@ VARIANT_CLASSES = {cls.name: cls for cls in (Pix2PixStroke, DeepColorGAN, Regres
 
 def build_variant(config: TrainConfig) -> Variant:
     return VARIANT_CLASSES[config.variant](config)
-
-
-def load_module_state(module: nn.Module, state: dict, what: str, config: TrainConfig, source: str) -> None:
-    """load_state_dict with a one-line refusal when the weights do not fit."""
-    try:
-        module.load_state_dict(state)
-    except RuntimeError as error:
-        detail = str(error).strip().splitlines()
-        first = next((line.strip() for line in detail[1:] if line.strip()), detail[0] if detail else "")
-        raise CheckpointError(f"{source}: its {what} weights do not fit a {config.variant} network with "
-                              f"width {config.width} and depth {config.depth} ({first}); the file is damaged "
-                              "or was edited: export another checkpoint") from None

@@ -10,7 +10,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from export import train  # noqa: E402
+from export import checkpoints, train  # noqa: E402
 from export.config import TrainConfig  # noqa: E402
 from export.variants import build_variant  # noqa: E402
 
@@ -39,7 +39,7 @@ def test_two_gloo_processes_train_like_one_with_their_batches_combined(tiny_data
     assert done.returncode == 0, done.stderr[-3000:]
     # rank 0 compares a fingerprint of every rank's weights at each checkpoint and stops if they differ
     assert done.stderr.count("weights identical on 2 ranks") == 2, done.stderr[-3000:]
-    together = train.load_checkpoint(ddp_run)
+    together = checkpoints.load_checkpoint(ddp_run)
     assert together["world_size"] == 2 and together["step"] == 4 and together["images_seen"] == 16
     assert together["discriminator"] is not None
 
@@ -47,7 +47,7 @@ def test_two_gloo_processes_train_like_one_with_their_batches_combined(tiny_data
     # DDP averages the ranks' gradients: both runs must take the same optimiser steps.
     single_run = tmp_path / "single"
     assert train.main(tiny_args("deepcolor-gan", tiny_dataset, single_run, 4, *extra)) == 0
-    alone = train.load_checkpoint(single_run)
+    alone = checkpoints.load_checkpoint(single_run)
     torch.manual_seed(alone["config"]["seed"])  # the trainer's initial weights
     start = build_variant(TrainConfig.from_dict(alone["config"])).generator.state_dict()
     step_alone, step_together = update(alone, start), update(together, start)

@@ -8,7 +8,8 @@ torch = pytest.importorskip("torch")
 
 from export import losses  # noqa: E402
 from export.color import AnnealedMeanDecoder, ColorBins, lab_to_srgb, srgb_to_lab  # noqa: E402
-from export.config import ConfigError, TrainConfig  # noqa: E402
+from export.config import TrainConfig  # noqa: E402
+from export.errors import ConfigError  # noqa: E402
 from export.networks import (  # noqa: E402
     PatchDiscriminator,
     classification_unet,

@@ -13,10 +13,10 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("onnx")
 
+from export import checkpoints, train  # noqa: E402
 from export import onnx as export_onnx  # noqa: E402
-from export import train  # noqa: E402
+from export.errors import CheckpointError  # noqa: E402
 from export.onnx import ExportError, export_checkpoint  # noqa: E402
-from export.variants import CheckpointError  # noqa: E402
 from krita_deepcolor.engine import Options, colorize, load_model  # noqa: E402
 
 from .test_train import REPO, VARIANTS, tiny_args  # noqa: E402
@@ -59,7 +59,7 @@ def test_every_variant_exports_matches_torch_and_colours(variant, runs, tiny_dat
 
     model = load_model(output, device="cpu", threads=1)
     info = model.info
-    checkpoint = train.load_checkpoint(runs[variant])
+    checkpoint = checkpoints.load_checkpoint(runs[variant])
     config = checkpoint["config"]
     assert (info.name, info.variant, info.train_size) == (variant, variant, 64)
     assert info.size_multiple == 2 ** config["depth"]
@@ -100,16 +100,16 @@ def test_wrong_checkpoints_are_refused(runs, tmp_path, capsys):
     assert "is a regression checkpoint, not classification" in capsys.readouterr().err
 
     # weights of one shape under a config that asks for another
-    payload = train.load_checkpoint(runs["pix2pix-stroke"])
+    payload = checkpoints.load_checkpoint(runs["pix2pix-stroke"])
     payload.pop("path")
     payload["config"]["width"] = 8
-    train.save_checkpoint(tmp_path / "reshaped.pt", payload)
+    checkpoints.save_checkpoint(tmp_path / "reshaped.pt", payload)
     with pytest.raises(CheckpointError, match="do not fit a pix2pix-stroke network with width 8"):
         export_checkpoint(tmp_path / "reshaped.pt", output)
 
     # another variant's weights under this variant's name
-    payload["config"] = train.load_checkpoint(runs["regression"])["config"]
-    train.save_checkpoint(tmp_path / "swapped.pt", payload)
+    payload["config"] = checkpoints.load_checkpoint(runs["regression"])["config"]
+    checkpoints.save_checkpoint(tmp_path / "swapped.pt", payload)
     with pytest.raises(CheckpointError, match="generator weights do not fit a regression"):
         export_checkpoint(tmp_path / "swapped.pt", output)
 

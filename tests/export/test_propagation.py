@@ -13,8 +13,9 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("onnx")
 
-from export import train  # noqa: E402
-from export.config import FLOOD_LEVELS, ConfigError, TrainConfig  # noqa: E402
+from export import checkpoints, train  # noqa: E402
+from export.config import FLOOD_LEVELS, TrainConfig  # noqa: E402
+from export.errors import ConfigError  # noqa: E402
 from export.onnx import PARITY_TOLERANCE, export_checkpoint  # noqa: E402
 from export.propagation import HintPropagation  # noqa: E402
 from export.quality import colour_with, curve, torch_runner  # noqa: E402
@@ -89,7 +90,7 @@ def test_the_flood_variant_trains_validates_and_exports(tiny_dataset, tmp_path):
     run = tmp_path / "run"
     args = tiny_args("pix2pix-stroke", tiny_dataset, run, 3, "--propagation", "flood", "--val-every", "3")
     assert train.main(args) == 0
-    checkpoint = train.load_checkpoint(run)
+    checkpoint = checkpoints.load_checkpoint(run)
     assert checkpoint["config"]["propagation"] == FLOOD_LEVELS and checkpoint["images_seen"] == 12
     validation = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()
                   if json.loads(line)["kind"] == "val"][-1]
@@ -99,7 +100,7 @@ def test_the_flood_variant_trains_validates_and_exports(tiny_dataset, tmp_path):
     assert "| 3 | 12 |" in curve(run)  # the learning-curve table for the model card
     # resuming with the short name of the schedule is the same run
     assert train.main(tiny_args("pix2pix-stroke", tiny_dataset, run, 4, "--propagation", "flood")) == 0
-    assert train.load_checkpoint(run)["step"] == 4
+    assert checkpoints.load_checkpoint(run)["step"] == 4
 
     output = tmp_path / "flood.onnx"
     summary = export_checkpoint(run, output, data=str(tiny_dataset), log=lambda _: None)
@@ -112,7 +113,7 @@ def test_the_flood_variant_trains_validates_and_exports(tiny_dataset, tmp_path):
     # the drawing through onnxruntime and torch: the same colours, and the red stroke carried
     # across its part of the ring (the correction starts at zero and moved little in 4 steps)
     line, hint = drawing()
-    variant = train.restore_variant(train.load_checkpoint(run))
+    variant = checkpoints.restore_variant(checkpoints.load_checkpoint(run))
     graph = variant.contract_graph().eval()
     ours = colour_with(model.run, line[0, 0].numpy(), hint[0].permute(1, 2, 0).numpy(), 32)
     expected = colour_with(torch_runner(graph), line[0, 0].numpy(), hint[0].permute(1, 2, 0).numpy(), 32)

@@ -19,7 +19,8 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from export import train  # noqa: E402
-from export.train import StepBatches, load_checkpoint  # noqa: E402
+from export.checkpoints import LAST, load_checkpoint  # noqa: E402
+from export.data.sampler import StepBatches  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 VARIANTS = ("pix2pix-stroke", "deepcolor-gan", "regression", "classification", "classification-lch")
@@ -94,7 +95,7 @@ def test_batches_depend_only_on_seed_step_and_rank():
 
 def wait_for_checkpoint(run: Path, process: subprocess.Popen, timeout: float = 120.0) -> None:
     deadline = time.time() + timeout
-    while not (run / train.LAST).is_file():
+    while not (run / LAST).is_file():
         if process.poll() is not None:
             raise AssertionError(f"training ended early:\n{process.stderr.read()}")
         if time.time() > deadline:
@@ -155,9 +156,9 @@ def test_a_stop_signal_to_the_process_group_saves_the_step_reached(tiny_dataset,
 def test_a_finished_run_does_nothing_and_a_changed_one_is_refused(tiny_dataset, tmp_path, capsys):
     run = tmp_path / "run"
     assert train.main(tiny_args("regression", tiny_dataset, run, 2)) == 0
-    before = (run / train.LAST).stat().st_mtime_ns
+    before = (run / LAST).stat().st_mtime_ns
     assert train.main(tiny_args("regression", tiny_dataset, run, 2)) == 0
-    assert (run / train.LAST).stat().st_mtime_ns == before
+    assert (run / LAST).stat().st_mtime_ns == before
     assert "nothing to do" in capsys.readouterr().err
 
     changed = tiny_args("regression", tiny_dataset, run, 4)
