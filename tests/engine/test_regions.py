@@ -67,6 +67,18 @@ def test_regions_no_hint_reaches_take_the_networks_colour():
     assert (alpha[60:140, 115:170] == 1).all()
 
 
+def test_a_region_cut_off_by_the_gap_closing_takes_the_colour_flowing_through_the_gap():
+    """A box split by a wall with a 3 px gap, which the gap closing shuts: the right half is a
+    region of its own with no hint. Colour flows into it through the gap (as Krita's Colorize
+    Mask would flood it), not the network's guess."""
+    line = np.full((200, 200), 255, np.uint8)
+    cv2.rectangle(line, (20, 40), (180, 160), 0, 3)
+    cv2.line(line, (100, 40), (100, 160), 0, 3)
+    line[98:101, 97:104] = 255  # the 3 px gap in the wall
+    rgb, alpha = flats(line, hints_with(((40, 100, 70, 100), RED)), network(), line_width=3)
+    assert (alpha[60:140, 115:170] == 1).all() and np.allclose(rgb[60:140, 115:170], RED)
+
+
 def test_a_network_colour_near_a_hint_colour_becomes_exactly_that_hint_colour():
     near_red = network(rgb=(0.85, 0.1, 0.15))
     rgb, _ = flats(two_boxes(), hints_with(((40, 100, 70, 100), RED)), near_red, line_width=3)
@@ -252,10 +264,30 @@ def test_a_stroke_mostly_inside_an_open_figure_does_not_paint_full_bleed_backgro
     cv2.line(line, (0, 60), (199, 60), 0, 3)
     cv2.rectangle(line, (60, 100), (140, 180), 0, 3)
     line[98:103, 95:106] = 255  # a 10 px gap: wider than the gap closing, narrower than the wide one
-    rgb, alpha = flats(line, hints_with(((100, 150, 100, 92), RED)), network(), line_width=3)
+    paper_around_the_box = network(rgb=(1.0, 1.0, 1.0))
+    paper_around_the_box[100:180, 60:140] = NETWORK_RGB
+    rgb, alpha = flats(line, hints_with(((100, 150, 100, 92), RED)), paper_around_the_box, line_width=3)
     assert (alpha[110:170, 70:130] == 1).all() and np.allclose(rgb[110:170, 70:130], RED)
     assert (alpha[120:190, 5:40] == 0).all() and (alpha[185:, :] == 0).all()  # the ground beside it
     assert (alpha[:50] == 0).all()  # the sky
+
+
+def test_art_running_into_the_border_is_flooded_whole_where_the_network_sees_no_paper():
+    """Hair cut by the canvas edge along a short stretch, a strand rising from its lower edge
+    almost to the top: the wide closing seals both the stretch and the strand's tip, so the
+    closed-up figure falls in two halves; the stroke lies in the right one. A network painting
+    the hair in colour: the stroke floods all of it. A network painting it as paper: only the
+    closed-up half holding the stroke; the other takes the network's colour."""
+    line = np.full((200, 200), 255, np.uint8)
+    cv2.polylines(line, [np.array([(94, 0), (20, 150), (180, 150), (106, 0)], np.int32)], False, 0, 3)
+    cv2.line(line, (100, 150), (100, 20), 0, 3)  # the strand
+    hint = hints_with(((125, 110, 150, 110), RED))
+    left_half = np.s_[100:140, 60:90]
+    rgb, alpha = flats(line, hint, network(), line_width=3)
+    assert (alpha[left_half] == 1).all() and np.allclose(rgb[left_half], RED)
+    assert (alpha[160:] == 0).all()
+    rgb, _ = flats(line, hint, network(rgb=(1.0, 1.0, 1.0)), line_width=3)
+    assert np.allclose(rgb[left_half], 1.0) and np.allclose(rgb[100:140, 115:140], RED)
 
 
 def test_several_hints_in_one_region_flood_it_along_the_lines_inside():
