@@ -1,4 +1,5 @@
-"""Every training option, its default per variant, and the command line that sets it.
+"""Every training option and the command line that sets it; what differs between variants
+(defaults, hints, adversarial term, flood) comes from the variant classes in export/variants.py.
 
 The whole config is stored in each checkpoint as a plain dict, so a run resumes, and a
 checkpoint exports, with exactly the settings it was trained with.
@@ -11,33 +12,19 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from .errors import ConfigError
+from .variants import VARIANT_CLASSES
 
-TRAINABLE_VARIANTS = ("pix2pix-stroke", "deepcolor-gan", "regression", "classification", "classification-lch")
+TRAINABLE_VARIANTS = tuple(VARIANT_CLASSES)
 DEFAULT_DATA = str(Path("~/.cache/krita-deepcolor/dataset").expanduser())
-
-# What differs between variants; everything else is shared.
-VARIANT_DEFAULTS = {
-    "pix2pix-stroke": dict(width=32, depth=7, hints="strokes", beta1=0.5, gan_weight=0.0),
-    "deepcolor-gan": dict(width=32, depth=6, hints="deepcolor", beta1=0.5, gan_weight=1.0),
-    "regression": dict(width=32, depth=3, hints="strokes", beta1=0.9, gan_weight=0.0),
-    "classification": dict(width=32, depth=3, hints="strokes", beta1=0.9, gan_weight=0.0),
-    "classification-lch": dict(width=32, depth=3, hints="strokes", beta1=0.9, gan_weight=0.0),
-}
-ALLOWED_HINTS = {
-    "pix2pix-stroke": ("strokes",),
-    "deepcolor-gan": ("deepcolor",),
-    "regression": ("strokes", "none"),
-    "classification": ("strokes", "none"),
-    "classification-lch": ("strokes", "none"),
-}
-GAN_VARIANTS = ("pix2pix-stroke", "deepcolor-gan")
+GAN_VARIANTS = tuple(name for name, variant in VARIANT_CLASSES.items() if variant.gan)
+# Variants that can read a line-aware flood of the hints (export/propagation.py) beside them.
+PROPAGATION_VARIANTS = tuple(name for name, variant in VARIANT_CLASSES.items() if variant.propagation)
+HINT_KINDS = tuple(dict.fromkeys(kind for variant in VARIANT_CLASSES.values() for kind in variant.hints))
 
 # Options a resumed run may change; any other option must match the checkpoint.
 RESUME_OVERRIDABLE = {"data", "steps", "val_every", "ckpt_every", "val_minutes", "ckpt_minutes", "device",
                       "log_every", "workers", "threads", "gan_weight", "gan_start", "amp", "val_images",
                       "quality_images"}
-# Variants that can read a line-aware flood of the hints (export/propagation.py) beside them.
-PROPAGATION_VARIANTS = ("pix2pix-stroke",)
 # --propagation flood: the default coarse-to-fine schedule, "block:steps" per level
 FLOOD_LEVELS = "16:32,8:16,4:16,2:8"
 
@@ -109,7 +96,8 @@ class TrainConfig:
         if self.variant not in TRAINABLE_VARIANTS:
             raise ConfigError(f"unknown variant {self.variant!r}: choose one of "
                               f"{', '.join(TRAINABLE_VARIANTS)}")
-        for key, value in VARIANT_DEFAULTS[self.variant].items():
+        variant = VARIANT_CLASSES[self.variant]
+        for key, value in {**variant.defaults, "hints": variant.hints[0]}.items():
             if getattr(self, key) is None:
                 setattr(self, key, value)
         self.validate()
@@ -127,14 +115,13 @@ class TrainConfig:
         return self.variant in GAN_VARIANTS and self.gan_weight > 0
 
     def validate(self) -> None:
-        if self.hints not in ALLOWED_HINTS[self.variant]:
+        variant = VARIANT_CLASSES[self.variant]
+        if self.hints not in variant.hints:
             raise ConfigError(f"--hints {self.hints} does not fit {self.variant}: use "
-                              f"{' or '.join(ALLOWED_HINTS[self.variant])}")
+                              f"{' or '.join(variant.hints)}")
         if self.gan_weight > 0 and self.variant not in GAN_VARIANTS:
             raise ConfigError(f"--gan-weight applies to {', '.join(GAN_VARIANTS)} only, not {self.variant}")
-        if self.variant.startswith("classification") and self.depth < 3:
-            raise ConfigError("classification variants need --depth 3 or more "
-                              "(they predict at 1/4 resolution)")
+        variant.check(self)
         if self.propagation == "flood":
             self.propagation = FLOOD_LEVELS
         if self.propagation != "none":
@@ -190,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("--beta1", type=float, help="Adam beta1 (default 0.5 for GAN variants, 0.9 otherwise)")
     add("--width", type=int, help="channels of the first level")
     add("--depth", type=int, help="number of stride-2 levels (inputs are multiples of 2**depth)")
-    add("--hints", choices=("strokes", "deepcolor", "none"),
+    add("--hints", choices=HINT_KINDS,
         help="hint simulation (poster variants: strokes|none)")
     add("--seed", type=int)
     add("--device", choices=("auto", "cpu", "cuda"))

@@ -40,18 +40,12 @@ def model_info(variant: Variant, checkpoint: dict, name: str, description: str |
                license: str = LICENSE) -> ModelInfo:
     config = variant.config
     data = checkpoint.get("data_info") or {}
-    extra = {"width": config.width, "depth": config.depth, "hints": config.hints}
-    if config.propagation != "none":
-        extra.update(propagation=config.propagation)
-    if config.variant == "deepcolor-gan":
-        extra.update(hint_blur=variant.prepare.blur, hint_fade=config.hint_fade)
-    if config.variant.startswith("classification"):
-        extra.update(temperature=config.temperature, bins=config.bins)
     return ModelInfo(
         name=name, variant=config.variant, train_size=config.crop, size_multiple=config.size_multiple,
         uses_hints=variant.uses_hints, data=data.get("summary") or "unknown", license=license,
         description=description or variant.description, line_width=data.get("line_width"),
-        steps=int(checkpoint["step"]), images_seen=int(checkpoint["images_seen"]), extra=extra)
+        steps=int(checkpoint["step"]), images_seen=int(checkpoint["images_seen"]),
+        extra=variant.extra_metadata())
 
 
 def random_inputs(batch: int, height: int, width: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

@@ -1,7 +1,9 @@
 """The training recipe of each variant: its networks, inputs, losses, optimisation step, and
 the contract graph (line, hint RGBA -> sRGB colour) that validation and export both use.
 
-One class per variant:
+One class per variant, which also says what the command line may ask of it: its defaults,
+the hint simulations it trains with, whether an adversarial term can join, whether it reads
+the line-aware flood; export/config.py and the ONNX metadata take them from here.
   pix2pix-stroke      pix2pix U-Net on line + hint RGB*A + A; L1 (+ optional PatchGAN);
                       with --propagation, also on a line-aware flood of the hints, and its
                       output a correction of that flood
@@ -14,6 +16,7 @@ One class per variant:
 from __future__ import annotations
 
 import contextlib
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -21,10 +24,12 @@ from torch import nn
 
 from . import losses
 from .color import AnnealedMeanDecoder, ColorBins
-from .config import TrainConfig
-from .errors import CheckpointError
+from .errors import CheckpointError, ConfigError
 from .networks import PatchDiscriminator, classification_unet, deepcolor_unet, pix2pix_unet, regression_unet
 from .propagation import HintPropagation
+
+if TYPE_CHECKING:  # config.py reads the variant classes: only the type comes back from there
+    from .config import TrainConfig
 
 
 def tanh_to_unit(x: torch.Tensor) -> torch.Tensor:
@@ -155,6 +160,15 @@ class Variant:
 
     name = ""
     description = ""
+    # TrainConfig values the variant sets when the command line leaves them out
+    defaults = dict(width=32, depth=3, beta1=0.9, gan_weight=0.0)
+    hints = ("strokes", "none")  # the --hints it can train with; the first is its default
+    gan = False  # pix2pix's objective: an adversarial term (--gan-weight) can join
+    propagation = False  # can read a line-aware flood of the hints (--propagation)
+
+    @classmethod
+    def check(cls, config: TrainConfig) -> None:
+        """Refuse (ConfigError) settings only this variant cannot work with."""
 
     def __init__(self, config: TrainConfig):
         self.config = config
@@ -182,6 +196,14 @@ class Variant:
     @property
     def uses_hints(self) -> bool:
         return self.config.hints != "none"
+
+    def extra_metadata(self) -> dict:
+        """What the ONNX file records beyond the contract's keys: the recipe's settings."""
+        config = self.config
+        extra = {"width": config.width, "depth": config.depth, "hints": config.hints}
+        if config.propagation != "none":
+            extra.update(propagation=config.propagation)
+        return extra
 
     # -- shared machinery ----------------------------------------------------------------
     def to(self, device) -> Variant:
@@ -230,6 +252,8 @@ class Variant:
 class ConditionalGAN(Variant):
     """pix2pix's objective: gan_weight * adversarial + l1_weight * L1, the adversarial term
     only from step ``gan_start`` (on CPU, L1 alone first is far cheaper)."""
+
+    gan = True
 
     def __init__(self, config: TrainConfig):
         super().__init__(config)
@@ -296,6 +320,9 @@ class Pix2PixStroke(ConditionalGAN):
 
     name = "pix2pix-stroke"
     description = "pix2pix U-Net reading the line art and short hint strokes (colour x mask, mask)"
+    defaults = dict(width=32, depth=7, beta1=0.5, gan_weight=0.0)
+    hints = ("strokes",)
+    propagation = True
 
     def build_generator(self):
         levels = self.config.propagation_levels
@@ -333,6 +360,8 @@ class Pix2PixStroke(ConditionalGAN):
 class DeepColorGAN(ConditionalGAN):
     name = "deepcolor-gan"
     description = "deepcolor U-Net (5x5 convolutions) reading the line art and a blurred colour hint"
+    defaults = dict(width=32, depth=6, beta1=0.5, gan_weight=1.0)
+    hints = ("deepcolor",)
     input_channels = 4
 
     def build_generator(self):
@@ -356,6 +385,10 @@ class DeepColorGAN(ConditionalGAN):
 
     def contract_graph(self):
         return ContractGraph(self.prepare, self.generator, TanhColour())
+
+    def extra_metadata(self):
+        return {**super().extra_metadata(), "hint_blur": self.prepare.blur,
+                "hint_fade": self.config.hint_fade}
 
     @torch.no_grad()
     def validation_outputs(self, batch):
@@ -393,6 +426,12 @@ class Classification(Variant):
     description = "the poster's classification U-Net: 512 RGB colour classes at 1/4 resolution"
     space = "rgb"
 
+    @classmethod
+    def check(cls, config):
+        if config.depth < 3:
+            raise ConfigError("classification variants need --depth 3 or more "
+                              "(they predict at 1/4 resolution)")
+
     def __init__(self, config: TrainConfig):
         self.bins = ColorBins(self.space, config.bins, config.sigma)
         super().__init__(config)
@@ -408,6 +447,9 @@ class Classification(Variant):
 
     def contract_graph(self):
         return ContractGraph(self.prepare, self.generator, ClassColour(self.bins, self.config.temperature))
+
+    def extra_metadata(self):
+        return {**super().extra_metadata(), "temperature": self.config.temperature, "bins": self.config.bins}
 
     def targets(self, colour: torch.Tensor) -> torch.Tensor:
         return self.bins.encode(F.avg_pool2d(colour, 4))
