@@ -19,7 +19,8 @@ import sys
 from pathlib import Path
 
 from export.checkpoints import load_checkpoint
-from export.config import DEFAULT_DATA, TRAINABLE_VARIANTS
+from export.config import TRAINABLE_VARIANTS
+from export.data.sources import DEFAULT_DATASET
 
 from . import quality, speed
 
@@ -58,7 +59,7 @@ def main(argv=None) -> int:
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=Path, required=True, help="folder for one run folder per variant")
     parser.add_argument("--variants", nargs="+", default=list(TRAINABLE_VARIANTS), choices=TRAINABLE_VARIANTS)
-    parser.add_argument("--data", default=DEFAULT_DATA)
+    parser.add_argument("--data", default=str(DEFAULT_DATASET))
     parser.add_argument("--steps", type=int, default=400, help="optimiser steps per variant")
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--crop", type=int, default=256)

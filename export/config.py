@@ -11,11 +11,13 @@ import argparse
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+from krita_deepcolor.engine.runtime import DEVICES
+
+from .data.sources import DEFAULT_DATASET
 from .errors import ConfigError
 from .variants import VARIANT_CLASSES
 
 TRAINABLE_VARIANTS = tuple(VARIANT_CLASSES)
-DEFAULT_DATA = str(Path("~/.cache/krita-deepcolor/dataset").expanduser())
 GAN_VARIANTS = tuple(name for name, variant in VARIANT_CLASSES.items() if variant.gan)
 # Variants that can read a line-aware flood of the hints (export/propagation.py) beside them.
 PROPAGATION_VARIANTS = tuple(name for name, variant in VARIANT_CLASSES.items() if variant.propagation)
@@ -48,7 +50,7 @@ def parse_levels(text: str) -> tuple[tuple[int, int], ...]:
 class TrainConfig:
     variant: str
     run: str
-    data: str = DEFAULT_DATA
+    data: str = str(DEFAULT_DATASET)
     steps: int = 20000
     batch: int = 8
     crop: int = 256
@@ -136,8 +138,8 @@ class TrainConfig:
         if self.crop % self.size_multiple:
             raise ConfigError(f"--crop {self.crop} must be a multiple of 2**depth = {self.size_multiple}: "
                               "change --crop or --depth")
-        if self.device not in ("auto", "cpu", "cuda"):
-            raise ConfigError(f"--device {self.device} is unknown: use auto, cpu or cuda")
+        if self.device not in DEVICES:
+            raise ConfigError(f"--device {self.device} is unknown: use {', '.join(DEVICES)}")
         for name in ("steps", "batch", "width", "log_every", "val_every", "ckpt_every", "val_images"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"--{name.replace('_', '-')} must be at least 1")
@@ -169,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("--run", "--run-dir", dest="run", required=True,
         help="run folder: checkpoints, validation images, metrics (--run-dir: the same, for torchrun, "
              "whose own parser takes --run for an abbreviation of its --run-path)")
-    add("--data", help=f"dataset folder (default {DEFAULT_DATA})")
+    add("--data", help=f"dataset folder (default {DEFAULT_DATASET})")
     add("--steps", type=int, help="train until this many optimiser steps (default 20000)")
     add("--batch", type=int, help="images per step and process (default 8)")
     add("--crop", type=int, help="training crop side in pixels (default 256)")
@@ -180,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("--hints", choices=HINT_KINDS,
         help="hint simulation (poster variants: strokes|none)")
     add("--seed", type=int)
-    add("--device", choices=("auto", "cpu", "cuda"))
+    add("--device", choices=DEVICES)
     add("--amp", action="store_true", default=None, help="bfloat16 autocast on CUDA")
     add("--workers", type=int, help="data loader processes (default 1)")
     add("--threads", type=int, help="torch CPU threads (default: torch's choice)")

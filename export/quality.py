@@ -30,7 +30,7 @@ import numpy as np
 from krita_deepcolor.engine import imageio, imaging
 from krita_deepcolor.engine.imaging import to_uint8
 
-from .config import DEFAULT_DATA
+from .data.sources import DEFAULT_DATASET
 
 DELTA_E = 10.0
 HINT_SEED_STRIDE = 7919  # the quality benchmark's seeds: index * 7919 + len("dense")
@@ -160,7 +160,7 @@ def main(argv=None) -> int:
                                      description="Raw-output quality (issue 11) of ONNX files or runs.")
     parser.add_argument("models", nargs="*", help="ONNX files or training run folders / checkpoints")
     parser.add_argument("--curve", metavar="RUN", help="print the learning curve RUN logged, and stop")
-    parser.add_argument("--data", default=DEFAULT_DATA)
+    parser.add_argument("--data", default=str(DEFAULT_DATASET))
     parser.add_argument("--limit", type=int, help="the first N validation pairs (default all)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--flood", action="store_true", help="also score the watershed flood")

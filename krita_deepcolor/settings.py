@@ -10,6 +10,8 @@ from krita import Krita
 GROUP = "krita_deepcolor"
 DEFAULT_MODELS_DIR_NAME = "deepcolor-models"
 
+# The docker's label of each of the engine's devices (engine/runtime.py DEVICES; a test keeps
+# them equal): this module loads with the docker, before the engine may be importable.
 DEVICES = {"auto": "Auto", "cuda": "CUDA", "cpu": "CPU"}
 # Longest side of the image the network sees.
 RESOLUTIONS = {"fast": ("Fast", 512), "balanced": ("Balanced", 1024), "full": ("Full", 2048)}

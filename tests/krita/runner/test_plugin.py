@@ -8,7 +8,8 @@ from pathlib import Path
 from PyQt5.QtWidgets import QLabel
 
 import krita_deepcolor
-from krita_deepcolor import root
+from krita_deepcolor import root, settings
+from krita_deepcolor.engine import runtime
 from krita_deepcolor.ui.docker import DeepcolorDocker
 
 
@@ -42,3 +43,8 @@ def test_missing_dependencies_become_a_message_in_the_docker(monkeypatch):
     assert docker.panel is None
     assert isinstance(docker.widget(), QLabel) and docker.widget().text() == problem
     docker.deleteLater()
+
+
+def test_the_docker_labels_exactly_the_engines_devices():
+    # settings.py holds the labels only: it loads with the docker, before the engine may
+    assert tuple(settings.DEVICES) == runtime.DEVICES
