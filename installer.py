@@ -806,106 +806,136 @@ def _python_for(args, profile):
     return find_krita_python(profile.system, profile.env, profile.home)
 
 
+class InstallPlan:
+    """What an install will do, worked out before anything is touched: the dry run reports it,
+    the stage and the commit carry it out."""
+
+    def __init__(self, args, source_root):
+        self.args = args
+        self.profile = profile = Profile(args, recover=True)
+        if args.gpu and profile.system == "Darwin":
+            raise InstallError("--gpu: onnxruntime-gpu does not exist for macOS; install without --gpu")
+        self.source = source = Source(source_root)
+        profile.managed()
+        self.old = old = profile.record
+        self.python = None if args.no_deps else _python_for(args, profile)
+        self.deps = None if args.no_deps else DepsPlan(self.python, args.gpu, args.platform, args.wheels)
+
+        self.kritarc_before = read_bytes(profile.kritarc)
+        self.kritarc_after, edit = enable_in_kritarc(self.kritarc_before)
+        self.kritarc_action = edit["action"]
+        self.kritarc_record = merge_kritarc_record(
+            (old or {}).get("kritarc"), edit, profile.kritarc,
+            self.kritarc_before is not None and self.kritarc_after != self.kritarc_before)
+
+        self.files = source.planned_files()
+        try:
+            self.hashes = {rel: sha256_of(path) for rel, path in self.files}
+        except OSError as exc:
+            raise InstallError(f"cannot read {exc.filename} in the plugin source ({exc.strerror}): repair or "
+                               "update the checkout; nothing was changed") from None
+        if self.deps is None:
+            self.reuse = os.path.isdir(os.path.join(profile.plugin, DEPS)) and old is not None
+            self.deps_note = "kept as installed (--no-deps)" if self.reuse else "not installed (--no-deps)"
+        else:
+            self.reuse = not args.reinstall_deps and deps_reusable(profile.pykrita, old, self.deps.key)
+            self.deps_note = "already installed for this Python, kept" if self.reuse else None
+
+    @property
+    def kritarc_changes(self):
+        return self.kritarc_after != self.kritarc_before
+
+    @property
+    def installs_deps(self):
+        return self.deps is not None and not self.reuse
+
+    def up_to_date(self):
+        old, profile = self.old, self.profile
+        return (old is not None and old.get("files") == self.hashes and not self.kritarc_changes
+                and not self.installs_deps and all_present(profile.pykrita, self.hashes)
+                and old.get("kritarc", {}).get("path") == profile.kritarc)
+
+
 def install(args, source_root):
-    profile = Profile(args, recover=True)
-    if args.gpu and profile.system == "Darwin":
-        raise InstallError("--gpu: onnxruntime-gpu does not exist for macOS; install without --gpu")
-    source = Source(source_root)
-    profile.managed()
-    old = profile.record
-    python = None if args.no_deps else _python_for(args, profile)
-    plan = None if args.no_deps else DepsPlan(python, args.gpu, args.platform, args.wheels)
-
-    kritarc_before = read_bytes(profile.kritarc)
-    kritarc_after, edit = enable_in_kritarc(kritarc_before)
-    new_action = edit["action"]
-    kritarc_record = merge_kritarc_record((old or {}).get("kritarc"), edit, profile.kritarc,
-                                          kritarc_before is not None and kritarc_after != kritarc_before)
-
-    files = source.planned_files()
-    try:
-        hashes = {rel: sha256_of(path) for rel, path in files}
-    except OSError as exc:
-        raise InstallError(f"cannot read {exc.filename} in the plugin source ({exc.strerror}): repair or "
-                           "update the checkout; nothing was changed") from None
-    if plan is None:
-        reuse = os.path.isdir(os.path.join(profile.plugin, DEPS)) and old is not None
-        deps_note = "kept as installed (--no-deps)" if reuse else "not installed (--no-deps)"
-    else:
-        reuse = not args.reinstall_deps and deps_reusable(profile.pykrita, old, plan.key)
-        deps_note = "already installed for this Python, kept" if reuse else None
-
-    say(f"krita-deepcolor installer: {'dry run, ' if args.dry_run else ''}installing into {profile.pykrita}")
-    say(f"  kritarc: {profile.kritarc}")
-    if python:
-        say(f"  Krita's Python: {python.version} ({python.how})")
-    for note in source.notes:
-        say(f"  note: {note}")
-
-    up_to_date = (old is not None and old.get("files") == hashes and kritarc_after == kritarc_before
-                  and (reuse or plan is None) and all_present(profile.pykrita, hashes))
-    if up_to_date and old.get("kritarc", {}).get("path") == profile.kritarc:
+    plan = InstallPlan(args, source_root)
+    _report_install(plan)
+    if plan.up_to_date():
         say("already installed and up to date: nothing to do")
         return 0
-
     if args.dry_run:
-        verb = "replace" if old else "copy"
-        say(f"  would {verb} {len(files)} files: {DESKTOP} and {PLUGIN}/ (package, models)")
-        if plan is not None and not reuse:
-            if os.path.isdir(os.path.join(profile.plugin, DEPS)):
-                present = distributions(os.path.join(profile.plugin, DEPS))
-                say(f"  would remove the installed dependencies ({', '.join(present) or 'empty'})")
-            say("  would install dependencies: " + " ".join(plan.command(os.path.join(profile.plugin, DEPS))))
-        else:
-            say(f"  dependencies: {deps_note}")
-        if kritarc_after != kritarc_before:
-            say(f"  would back up kritarc to {kritarc_record['backup']}")
-            verb = {"added": "add", "changed": "set"}.get(new_action, new_action)
-            say(f"  would {verb} '{ENABLE_KEY.decode()}=true' in [python] of {profile.kritarc}")
-        else:
-            say("  kritarc: the plugin is already enabled")
+        _report_install_dry_run(plan)
         return 0
+    if plan.installs_deps:
+        plan.deps.pip()  # fail early, before any copying, when there is no pip at all
+    stage, created_pykrita = _make_stage(plan.profile)
+    kept_user_files = _stage_and_commit(plan, stage, created_pykrita)
+    try:
+        _remove_tree(stage)
+    except OSError as exc:
+        say(f"  warning: could not remove the temporary folder {stage}: {exc}")
+    for rel in kept_user_files:
+        say(f"  kept your file {rel}")
+    say(f"  kritarc: {describe_kritarc(plan.kritarc_record, plan.kritarc_changes)}")
+    say(f"installed into {plan.profile.plugin}")
+    say("Start (or restart) Krita; the docker is under Settings > Dockers > Deepcolor. "
+        "Check the installation with: python installer.py --check")
+    return 0
 
-    if plan is not None and not reuse:
-        plan.pip()  # fail early, before any copying, when there is no pip at all
 
+def _report_install(plan):
+    profile = plan.profile
+    say(f"krita-deepcolor installer: {'dry run, ' if plan.args.dry_run else ''}installing into "
+        f"{profile.pykrita}")
+    say(f"  kritarc: {profile.kritarc}")
+    if plan.python:
+        say(f"  Krita's Python: {plan.python.version} ({plan.python.how})")
+    for note in plan.source.notes:
+        say(f"  note: {note}")
+
+
+def _report_install_dry_run(plan):
+    profile = plan.profile
+    verb = "replace" if plan.old else "copy"
+    say(f"  would {verb} {len(plan.files)} files: {DESKTOP} and {PLUGIN}/ (package, models)")
+    deps_dir = os.path.join(profile.plugin, DEPS)
+    if plan.installs_deps:
+        if os.path.isdir(deps_dir):
+            present = distributions(deps_dir)
+            say(f"  would remove the installed dependencies ({', '.join(present) or 'empty'})")
+        say("  would install dependencies: " + " ".join(plan.deps.command(deps_dir)))
+    else:
+        say(f"  dependencies: {plan.deps_note}")
+    if plan.kritarc_changes:
+        say(f"  would back up kritarc to {plan.kritarc_record['backup']}")
+        verb = {"added": "add", "changed": "set"}.get(plan.kritarc_action, plan.kritarc_action)
+        say(f"  would {verb} '{ENABLE_KEY.decode()}=true' in [python] of {profile.kritarc}")
+    else:
+        say("  kritarc: the plugin is already enabled")
+
+
+def _make_stage(profile):
+    """(a fresh staging folder inside pykrita, whether pykrita itself was made for it)."""
     created_pykrita = not os.path.isdir(profile.pykrita)
-    journal = Journal()
     try:
         os.makedirs(profile.pykrita, exist_ok=True)
-        stage = tempfile.mkdtemp(prefix=STAGE_PREFIX, dir=profile.pykrita)
+        return tempfile.mkdtemp(prefix=STAGE_PREFIX, dir=profile.pykrita), created_pykrita
     except OSError as exc:
         _remove_created(profile.pykrita, created_pykrita)
         raise InstallError(f"cannot write in {profile.pykrita} ({exc}); nothing was changed") from None
+
+
+def _stage_and_commit(plan, stage, created_pykrita):
+    """Prepare the new install in ``stage``, then swap it in (kritarc last); on any failure, put the
+    previous state back. Returns the user's files carried over from the old plugin folder."""
+    journal = Journal()
     try:
-        _stage_files(files, hashes, stage)
-        deps_record = (old or {}).get("deps") if reuse else None
-        if plan is not None and not reuse:
-            runtime = "onnxruntime-gpu with CUDA libraries" if args.gpu else "CPU onnxruntime"
-            if (old or {}).get("deps") and bool(old["deps"].get("gpu")) != bool(args.gpu):
-                runtime += f"; the installed {CPU_DIST if args.gpu else GPU_DIST} is removed"
-            say(f"  installing dependencies for Python {python.version} ({runtime})")
-            deps_record = _stage_deps(plan, os.path.join(stage, PLUGIN, DEPS))
-        elif deps_note:
-            say(f"  dependencies: {deps_note}")
-        created = created_pykrita or "pykrita" in (old or {}).get("created_dirs", [])
-        record = {"record_version": RECORD_VERSION, "plugin": PLUGIN, "files": hashes,
-                  "created_dirs": ["pykrita"] if created else [], "deps": deps_record,
-                  "kritarc": kritarc_record}
-        with open(os.path.join(stage, PLUGIN, RECORD), "w", encoding="utf-8") as handle:
-            json.dump(record, handle, indent=1, sort_keys=True)
-            handle.write("\n")
-        # Everything is ready: swap it in, kritarc last.
-        kept_user_files = _swap_in(journal, profile, stage, old, reuse)
-        if kritarc_after != kritarc_before:
-            if kritarc_before is not None:
-                journal.write(kritarc_record["backup"], kritarc_before, stage)
-            journal.write(profile.kritarc, kritarc_after, stage)
+        _stage_install(plan, stage, created_pykrita)
+        return _commit_install(plan, journal, stage)
     except BaseException as exc:
         problems = journal.rollback()
         try:
             _remove_tree(stage)
-            _remove_created(profile.pykrita, created_pykrita)
+            _remove_created(plan.profile.pykrita, created_pykrita)
         except OSError:
             problems.append(f"could not remove {stage}")
         if problems:
@@ -917,17 +947,38 @@ def install(args, source_root):
             raise InstallError("interrupted; nothing was changed") from None
         raise InstallError(f"install failed: {describe(exc)}; nothing was changed{locked_hint(exc)}") \
             from None
-    try:
-        _remove_tree(stage)
-    except OSError as exc:
-        say(f"  warning: could not remove the temporary folder {stage}: {exc}")
-    for rel in kept_user_files:
-        say(f"  kept your file {rel}")
-    say(f"  kritarc: {describe_kritarc(kritarc_record, kritarc_after != kritarc_before)}")
-    say(f"installed into {profile.plugin}")
-    say("Start (or restart) Krita; the docker is under Settings > Dockers > Deepcolor. "
-        "Check the installation with: python installer.py --check")
-    return 0
+
+
+def _stage_install(plan, stage, created_pykrita):
+    """The plugin's files, its dependencies (unless kept) and the install record, in ``stage``."""
+    old, args = plan.old or {}, plan.args
+    _stage_files(plan.files, plan.hashes, stage)
+    deps_record = old.get("deps") if plan.reuse else None
+    if plan.installs_deps:
+        runtime = "onnxruntime-gpu with CUDA libraries" if args.gpu else "CPU onnxruntime"
+        if old.get("deps") and bool(old["deps"].get("gpu")) != bool(args.gpu):
+            runtime += f"; the installed {CPU_DIST if args.gpu else GPU_DIST} is removed"
+        say(f"  installing dependencies for Python {plan.python.version} ({runtime})")
+        deps_record = _stage_deps(plan.deps, os.path.join(stage, PLUGIN, DEPS))
+    elif plan.deps_note:
+        say(f"  dependencies: {plan.deps_note}")
+    created = created_pykrita or "pykrita" in old.get("created_dirs", [])
+    record = {"record_version": RECORD_VERSION, "plugin": PLUGIN, "files": plan.hashes,
+              "created_dirs": ["pykrita"] if created else [], "deps": deps_record,
+              "kritarc": plan.kritarc_record}
+    with open(os.path.join(stage, PLUGIN, RECORD), "w", encoding="utf-8") as handle:
+        json.dump(record, handle, indent=1, sort_keys=True)
+        handle.write("\n")
+
+
+def _commit_install(plan, journal, stage):
+    """Everything is ready: swap it in, kritarc last. Every step is in ``journal``."""
+    kept_user_files = _swap_in(journal, plan.profile, stage, plan.old, plan.reuse)
+    if plan.kritarc_changes:
+        if plan.kritarc_before is not None:
+            journal.write(plan.kritarc_record["backup"], plan.kritarc_before, stage)
+        journal.write(plan.profile.kritarc, plan.kritarc_after, stage)
+    return kept_user_files
 
 
 def _stage_files(files, hashes, stage):
@@ -1023,6 +1074,25 @@ def describe_kritarc(record, wrote):
     return f"{action} {ENABLE_KEY.decode()}=true in [python]{backup}"
 
 
+class UninstallPlan:
+    """What an uninstall will undo, read from the install record before anything is touched."""
+
+    def __init__(self, profile):
+        self.profile = profile
+        self.record = record = profile.record
+        self.kritarc_record = dict(record.get("kritarc") or {})
+        self.kritarc_path = self.kritarc_record.get("path") or profile.kritarc
+        self.kritarc_before = read_bytes(self.kritarc_path)
+        self.kritarc_after = disable_in_kritarc(self.kritarc_before, self.kritarc_record)
+        self.user_files = foreign_files(profile.pykrita, record)
+        self.backup = self.kritarc_record.get("backup")
+        self.remove_pykrita = "pykrita" in record.get("created_dirs", [])
+
+    @property
+    def kritarc_changes(self):
+        return self.kritarc_after != self.kritarc_before
+
+
 def uninstall(args):
     profile = Profile(args, recover=True)
     if profile.record is None:
@@ -1031,45 +1101,58 @@ def uninstall(args):
                                "remove it by hand")
         say(f"krita-deepcolor is not installed in {profile.pykrita}: nothing to do")
         return 0
-    record = profile.record
-    kritarc_record = dict(record.get("kritarc") or {})
-    kritarc_path = kritarc_record.get("path") or profile.kritarc
-    before = read_bytes(kritarc_path)
-    after = disable_in_kritarc(before, kritarc_record)
-    user_files = foreign_files(profile.pykrita, record)
-    backup = kritarc_record.get("backup")
-    remove_pykrita = "pykrita" in record.get("created_dirs", [])
-
+    plan = UninstallPlan(profile)
     say(f"krita-deepcolor installer: {'dry run, ' if args.dry_run else ''}removing from {profile.pykrita}")
     if args.dry_run:
-        say(f"  would remove {profile.plugin} ({len(record.get('files', {}))} files"
-            f"{', dependencies' if os.path.isdir(os.path.join(profile.plugin, DEPS)) else ''})")
-        say(f"  would remove {profile.desktop}")
-        for rel in user_files:
-            say(f"  would keep your file {rel}")
-        if after is None:
-            say(f"  would delete {kritarc_path} (the installer created it)")
-        elif after != before and kritarc_record.get("action") == "changed":
-            say(f"  would put back '{kritarc_record['previous'].strip()}' in {kritarc_path}")
-        elif after != before:
-            say(f"  would remove '{ENABLE_KEY.decode()}=true' from [python] in {kritarc_path}")
-        if backup and os.path.exists(backup):
-            say(f"  would remove the kritarc backup {backup}")
+        _report_uninstall_dry_run(plan)
         return 0
-
-    journal = Journal()
     stage = tempfile.mkdtemp(prefix=STAGE_PREFIX, dir=profile.pykrita)
+    _commit_uninstall(plan, stage)
+    try:
+        _remove_tree(stage)
+        if plan.remove_pykrita and not os.listdir(profile.pykrita):
+            os.rmdir(profile.pykrita)
+    except OSError as exc:
+        say(f"  warning: could not clean up {stage}: {exc}")
+    for rel in plan.user_files:
+        say(f"  kept your file {os.path.join(profile.pykrita, rel)}")
+    say(f"  kritarc: {'restored ' + plan.kritarc_path if plan.kritarc_changes else 'left as it was'}")
+    say(f"removed krita-deepcolor from {profile.pykrita}")
+    return 0
+
+
+def _report_uninstall_dry_run(plan):
+    profile, kritarc_record = plan.profile, plan.kritarc_record
+    say(f"  would remove {profile.plugin} ({len(plan.record.get('files', {}))} files"
+        f"{', dependencies' if os.path.isdir(os.path.join(profile.plugin, DEPS)) else ''})")
+    say(f"  would remove {profile.desktop}")
+    for rel in plan.user_files:
+        say(f"  would keep your file {rel}")
+    if plan.kritarc_after is None:
+        say(f"  would delete {plan.kritarc_path} (the installer created it)")
+    elif plan.kritarc_changes and kritarc_record.get("action") == "changed":
+        say(f"  would put back '{kritarc_record['previous'].strip()}' in {plan.kritarc_path}")
+    elif plan.kritarc_changes:
+        say(f"  would remove '{ENABLE_KEY.decode()}=true' from [python] in {plan.kritarc_path}")
+    if plan.backup and os.path.exists(plan.backup):
+        say(f"  would remove the kritarc backup {plan.backup}")
+
+
+def _commit_uninstall(plan, stage):
+    """Move our files into ``stage`` (the user's back into pykrita) and restore kritarc; on any
+    failure, put everything back."""
+    profile, journal = plan.profile, Journal()
     try:
         kept = os.path.join(stage, "old")
         journal.move(profile.plugin, os.path.join(kept, PLUGIN))
         if os.path.lexists(profile.desktop):
             journal.move(profile.desktop, os.path.join(kept, DESKTOP))
-        for rel in user_files:
+        for rel in plan.user_files:
             journal.move(os.path.join(kept, *rel.split("/")), os.path.join(profile.pykrita, *rel.split("/")))
-        if after != before:
-            journal.write(kritarc_path, after, stage)
-        if backup and os.path.lexists(backup):
-            journal.move(backup, os.path.join(stage, "kritarc-backup"))
+        if plan.kritarc_changes:
+            journal.write(plan.kritarc_path, plan.kritarc_after, stage)
+        if plan.backup and os.path.lexists(plan.backup):
+            journal.move(plan.backup, os.path.join(stage, "kritarc-backup"))
     except BaseException as exc:
         problems = journal.rollback()
         _remove_tree(stage)
@@ -1078,17 +1161,6 @@ def uninstall(args):
                                f"{'; '.join(problems)}") from None
         raise InstallError(f"uninstall failed: {describe(exc)}; nothing was changed{locked_hint(exc)}") \
             from None
-    try:
-        _remove_tree(stage)
-        if remove_pykrita and not os.listdir(profile.pykrita):
-            os.rmdir(profile.pykrita)
-    except OSError as exc:
-        say(f"  warning: could not clean up {stage}: {exc}")
-    for rel in user_files:
-        say(f"  kept your file {os.path.join(profile.pykrita, rel)}")
-    say(f"  kritarc: {'restored ' + kritarc_path if after != before else 'left as it was'}")
-    say(f"removed krita-deepcolor from {profile.pykrita}")
-    return 0
 
 
 def check(args):
@@ -1106,37 +1178,10 @@ def check(args):
         row(False, "plugin", f"{profile.plugin} {'has no ' + RECORD if installed else 'is not installed'}: "
                              "run python installer.py")
     else:
-        files = record.get("files", {})
-        missing, changed = [], []
-        for rel, digest in files.items():
-            path = os.path.join(profile.pykrita, *rel.split("/"))
-            if not os.path.isfile(path):
-                missing.append(rel)
-            elif sha256_of(path) != digest:
-                changed.append(rel)
-        desktop_ok = DESKTOP not in missing and DESKTOP not in changed
-        row(desktop_ok, "desktop file", profile.desktop + ("" if desktop_ok else " is missing or changed"))
-        code = [r for r in files if r != DESKTOP and f"/{MODELS}/" not in r]
-        bad = [r for r in missing + changed if r in code]
-        if bad:
-            row(False, "plugin files", f"{len(bad)} of {len(code)} missing or changed: "
-                + ", ".join(f"{r} ({'missing' if r in missing else 'changed'})" for r in bad[:8])
-                + (" ..." if len(bad) > 8 else ""))
-        else:
-            row(True, "plugin files", f"{len(code)} files match the install record")
-        for rel in (f"{PLUGIN}/{ACTION}", f"{PLUGIN}/{MANUAL}"):
-            if rel not in files:
-                row(None, rel.split("/")[-1], "not part of this version of the plugin")
+        _check_files(profile, record, row)
         _check_models(profile, row)
     _check_deps(args, profile, record, row)
-    kritarc = read_bytes(profile.kritarc)
-    if kritarc is None:
-        row(False, "kritarc", f"{profile.kritarc} does not exist: run python installer.py")
-    elif kritarc_enabled(kritarc):
-        row(True, "kritarc", f"[python] {ENABLE_KEY.decode()}=true")
-    else:
-        row(False, "kritarc", f"the plugin is not enabled in {profile.kritarc}: run python installer.py "
-                              "(or enable it in Settings > Configure Krita > Python Plugin Manager)")
+    _check_kritarc(profile, row)
     if glob.glob(os.path.join(profile.pykrita, STAGE_PREFIX + "*")):
         row(None, "leftovers", "an interrupted run left a temporary folder; the next install removes it")
     for status, label, detail in rows:
@@ -1147,6 +1192,42 @@ def check(args):
         return 1
     say("everything is in place")
     return 0
+
+
+def _check_files(profile, record, row):
+    """The desktop file and the package against the hashes in the install record."""
+    files = record.get("files", {})
+    missing, changed = [], []
+    for rel, digest in files.items():
+        path = os.path.join(profile.pykrita, *rel.split("/"))
+        if not os.path.isfile(path):
+            missing.append(rel)
+        elif sha256_of(path) != digest:
+            changed.append(rel)
+    desktop_ok = DESKTOP not in missing and DESKTOP not in changed
+    row(desktop_ok, "desktop file", profile.desktop + ("" if desktop_ok else " is missing or changed"))
+    code = [r for r in files if r != DESKTOP and f"/{MODELS}/" not in r]
+    bad = [r for r in missing + changed if r in code]
+    if bad:
+        row(False, "plugin files", f"{len(bad)} of {len(code)} missing or changed: "
+            + ", ".join(f"{r} ({'missing' if r in missing else 'changed'})" for r in bad[:8])
+            + (" ..." if len(bad) > 8 else ""))
+    else:
+        row(True, "plugin files", f"{len(code)} files match the install record")
+    for rel in (f"{PLUGIN}/{ACTION}", f"{PLUGIN}/{MANUAL}"):
+        if rel not in files:
+            row(None, rel.split("/")[-1], "not part of this version of the plugin")
+
+
+def _check_kritarc(profile, row):
+    kritarc = read_bytes(profile.kritarc)
+    if kritarc is None:
+        row(False, "kritarc", f"{profile.kritarc} does not exist: run python installer.py")
+    elif kritarc_enabled(kritarc):
+        row(True, "kritarc", f"[python] {ENABLE_KEY.decode()}=true")
+    else:
+        row(False, "kritarc", f"the plugin is not enabled in {profile.kritarc}: run python installer.py "
+                              "(or enable it in Settings > Configure Krita > Python Plugin Manager)")
 
 
 def _check_models(profile, row):
