@@ -10,13 +10,14 @@ Regions are the areas the line art encloses, with small gaps in the outlines clo
   surround of a figure (the region that owns nearly all of the canvas border, or any border
   region the network paints as paper) a watershed flood from the strokes competes with a
   transparent key along the border (filling it all would be wrong whenever a figure touches
-  the canvas edge or leaks through a wide gap). Any other border region is a piece of
-  full-bleed art (lines run into the border, as a horizon does): it takes its hint colour
-  whole, unless the stroke lies mostly inside a figure's closed-up area (then it is meant for
-  that figure only);
+  the canvas edge or leaks through a wide gap). Any other border region is art running into
+  the border (hair cut by the canvas edge, a horizon): its strokes flood all of it, unless the
+  network sees much paper there (a figure whose broken outline lets the background in: its
+  strokes flood against the border key);
 * an enclosed region no hint reaches takes what a plain flood from the strokes with a border
-  key (Krita's Colorize Mask; the overflowing ends of strokes left out) spills into it: in flat-coloured art a neighbour's colour, or the
-  colour passing through a narrow passage the gap closing cut, is the better prior. Where that
+  key (Krita's Colorize Mask; the overflowing ends of strokes left out) spills into it: in
+  flat-coloured art a neighbour's colour, or the colour passing through a narrow passage the
+  gap closing cut, is the better prior. Where that
   flood's border key reaches it instead, it takes the network's colour, flat per region, or
   the user's hint colour where the network's lies close to it;
 * with no hint at all, the network also decides which border regions (other than the surround)
