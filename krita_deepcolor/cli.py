@@ -1,6 +1,7 @@
 """Command line: colour PNG files with the same engine the Krita plugin uses.
 
-    python -m krita_deepcolor colorize LINE.png [--hints HINTS.png] -o OUT.png [options]
+    python -m krita_deepcolor colorize LINE.png [--hints HINTS.png] [--clear CLEAR.png]
+        (-o OUT.png | --split DIR) [options]
     python -m krita_deepcolor batch FILE_OR_FOLDER... -o OUT_FOLDER [options]
     python -m krita_deepcolor models
 """
@@ -8,20 +9,29 @@
 from __future__ import annotations
 
 import argparse
+import os
+import re
+import shutil
 import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
 from .engine import catalog
 from .engine.errors import EngineError, InputError
-from .engine.imageio import read_icc_chunk, read_image, write_png
-from .engine.pipeline import DEFAULT_MAX_SIDE, FINISHINGS, Options, colorize
+from .engine.flats import Flats, read_palette, split_colours
+from .engine.imageio import current_umask, read_icc_chunk, read_image, write_png
+from .engine.pipeline import DEFAULT_MAX_SIDE, FINISHINGS, MAX_CLOSE_GAPS, Options, colorize
 from .engine.runtime import DEVICES
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
 HINT_MARKERS = (".hints", "_hints")  # LINE.png -> LINE.hints.png or LINE_hints.png
+CLEAR_MARKERS = (".clear", "_clear")  # LINE.png -> LINE.clear.png or LINE_clear.png
 HINT_RULE = ("hints for NAME.png are NAME.hints.png or NAME_hints.png in the same folder "
-             "(PNG with transparency); files named so are never coloured themselves")
+             "(PNG with transparency), keep-clear strokes NAME.clear.png or NAME_clear.png; "
+             "files named so are never coloured themselves")
+SPLIT_FILE = re.compile(r"^\d{2,3}-[a-z0-9-]+\.png$")  # what --split writes: 01-red.png, ...
 
 
 def _options_parser() -> argparse.ArgumentParser:
@@ -45,7 +55,28 @@ def _options_parser() -> argparse.ArgumentParser:
                         "rest, outside stays transparent (default); raw: the network's output")
     shared.add_argument("--shading", type=float, default=0.0, metavar="S",
                         help="hybrid only: add the network's light and dark, 0..1 (default 0)")
+    shared.add_argument("--close-gaps", type=_gap_size, default=None, metavar="auto|N",
+                        help="close gaps in the lines up to N pixels wide before flooding (0: close "
+                        "none); auto (default) chooses from the line width and prints its choice")
+    shared.add_argument("--palette", type=Path, metavar="FILE",
+                        help="snap every flat colour to the nearest colour of this palette (GIMP "
+                        ".gpl or Krita .kpl), so that pages coloured apart get the same colours")
+    shared.add_argument("--split", type=Path, metavar="DIR",
+                        help="also write one PNG per flat colour into DIR, named after its colour "
+                        "or palette entry (batch: DIR/NAME/); earlier split PNGs there are replaced")
     return shared
+
+
+def _gap_size(text: str) -> int | None:
+    if text.strip().lower() == "auto":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not auto or a number of pixels") from None
+    if not 0 <= value <= MAX_CLOSE_GAPS:
+        raise argparse.ArgumentTypeError(f"{value} is out of range: use 0 to {MAX_CLOSE_GAPS} pixels or auto")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,8 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
     one = commands.add_parser("colorize", parents=[shared], help="colour one line-art image")
     one.add_argument("line", type=Path, help="line art (PNG; transparent or opaque white paper)")
     one.add_argument("--hints", type=Path, help="hint strokes on transparency (PNG with alpha)")
-    one.add_argument("-o", "--output", type=Path, required=True,
-                     help="result PNG (the result has transparency, so only .png is written)")
+    one.add_argument("--clear", type=Path, metavar="CLEAR.png",
+                     help="keep-clear strokes on transparency (any colour): the regions they mark "
+                     "stay transparent")
+    one.add_argument("-o", "--output", type=Path,
+                     help="result PNG (the result has transparency, so only .png is written); "
+                     "optional with --split")
     many = commands.add_parser("batch", parents=[shared], help="colour many files or folders",
                                description="Colour every image given or found in the folders "
                                "given. " + HINT_RULE + ".")
@@ -69,12 +104,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _is_hint_file(path: Path) -> bool:
-    return path.stem.endswith(HINT_MARKERS)
+    return path.stem.endswith(HINT_MARKERS + CLEAR_MARKERS)
 
 
-def hints_for(line: Path) -> Path | None:
-    """The hint file that goes with ``line`` by the naming rule, if it exists."""
-    for marker in HINT_MARKERS:
+def hints_for(line: Path, markers=HINT_MARKERS) -> Path | None:
+    """The hint file (or with CLEAR_MARKERS the keep-clear file) that goes with ``line`` by the
+    naming rule, if it exists."""
+    for marker in markers:
         candidate = line.with_name(line.stem + marker + ".png")
         if candidate.is_file():
             return candidate
@@ -94,10 +130,10 @@ def _collect(inputs: list[Path]) -> list[Path]:
     return found
 
 
-def _read_hints(path: Path):
+def _read_hints(path: Path, what: str = "hints"):
     hints = read_image(path)
     if hints.ndim != 3 or hints.shape[2] not in (2, 4):
-        raise InputError(f"{path}: hints need an alpha channel (paint strokes on a transparent layer)")
+        raise InputError(f"{path}: {what} need an alpha channel (paint strokes on a transparent layer)")
     return hints
 
 
@@ -129,9 +165,12 @@ def _check_output_file(output: Path) -> None:
 
 
 def _options(args) -> Options:
+    if args.split and (args.finishing != "hybrid" or args.shading or args.with_lines):
+        raise InputError("--split needs flat colours: leave out --finishing raw, --shading and --with-lines")
     return Options(max_side=args.max_side, match_line_width=not args.no_line_match,
                    hint_strength=args.hint_strength, with_lines=args.with_lines,
-                   finishing=args.finishing, shading=args.shading)
+                   finishing=args.finishing, shading=args.shading, close_gaps=args.close_gaps,
+                   palette=read_palette(args.palette) if args.palette else None)
 
 
 def _open(args):
@@ -139,16 +178,70 @@ def _open(args):
     return catalog.open_model(entry, args.device)
 
 
-def _colour_file(model, line: Path, hints: Path | None, output: Path, options: Options):
-    _refuse_overwrite(output, line, hints, model.path)
+def _colour_file(model, line: Path, hints: Path | None, clear: Path | None, output: Path | None,
+                 split: Path | None, options: Options):
+    for target in (output, split):
+        if target is not None:
+            _refuse_overwrite(target, line, hints, clear, model.path)
     line_rgba = read_image(line)
     hint_rgba = _read_hints(hints) if hints else None
-    result = colorize(model, line_rgba, hint_rgba, options)
+    clear_rgba = _read_hints(clear, "keep-clear strokes") if clear else None
+    result = colorize(model, line_rgba, hint_rgba, options, clear_rgba=clear_rgba)
     # Colours are used as the files store them, so the result keeps the profile they were painted
     # in: the hints', else the line art's.
     profile = (read_icc_chunk(hints) if hints else None) or read_icc_chunk(line)
-    write_png(output, result.rgba, profile)
+    flats = split_colours(result.rgba, options.palette) if split is not None else None
+    if output is not None:
+        write_png(output, result.rgba, profile)
+    if flats is not None:
+        write_split(split, flats, profile)
     return result
+
+
+def split_file_name(number: int, name: str) -> str:
+    """'03-skin-light.png' for the third colour, named 'Skin light' (or '#f0c8a0' -> 'f0c8a0')."""
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "colour"
+    return f"{number + 1:02d}-{slug}.png"
+
+
+def write_split(folder: Path, flats: Flats, profile: bytes | None = None) -> None:
+    """One full-size PNG per colour into ``folder``, all or nothing: they are written into a
+    fresh folder beside it first; the split PNGs of an earlier run there are replaced."""
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"{folder}: is a file, not a folder: the split PNGs cannot go into it")
+    height, width = flats.index.shape
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".part", dir=folder.parent))
+    except OSError as exc:
+        raise InputError(f"{folder}: cannot write the split PNGs here: {exc.strerror or exc}") from None
+    try:
+        for number, flat in enumerate(flats.flats):
+            x, y, w, h = flat.rect
+            canvas = np.zeros((height, width, 4), np.uint8)
+            canvas[y:y + h, x:x + w] = flats.layer(number)
+            write_png(staging / split_file_name(number, flat.name), canvas, profile)
+        os.chmod(staging, 0o777 & ~current_umask())  # mkdtemp makes it private
+        if not folder.exists():
+            staging.rename(folder)
+            return
+        for old in folder.iterdir():
+            if SPLIT_FILE.match(old.name):
+                old.unlink()
+        for new in staging.iterdir():
+            new.replace(folder / new.name)
+    except OSError as exc:
+        raise InputError(f"{folder}: cannot write the split PNGs: {exc.strerror or exc}") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _report_gaps(result, options: Options) -> str:
+    if result.gap_size is None:
+        return ""
+    if options.close_gaps is None:
+        return f", gaps closed up to {result.gap_size} px (auto; --close-gaps N to change)"
+    return f", gaps closed up to {result.gap_size} px"
 
 
 def _progress_bar(done: int, total: int, label: str) -> None:
@@ -160,13 +253,18 @@ def _progress_bar(done: int, total: int, label: str) -> None:
 
 
 def cmd_colorize(args) -> int:
-    _check_output_file(args.output)
+    if args.output is None and args.split is None:
+        raise InputError("name the result: -o OUT.png, or --split DIR for one PNG per colour")
+    if args.output is not None:
+        _check_output_file(args.output)
+    options = _options(args)
     model = _open(args)
-    result = _colour_file(model, args.line, args.hints, args.output, _options(args))
+    result = _colour_file(model, args.line, args.hints, args.clear, args.output, args.split, options)
     height, width = result.plan.canvas
-    print(f"{args.output}: {width}x{height}, model {model.info.name} on {result.provider}, "
+    written = " and ".join(str(path) for path in (args.output, args.split) if path is not None)
+    print(f"{written}: {width}x{height}, model {model.info.name} on {result.provider}, "
           f"network at {result.plan.padded[1]}x{result.plan.padded[0]}, "
-          f"{sum(result.seconds.values()):.2f} s")
+          f"{sum(result.seconds.values()):.2f} s{_report_gaps(result, options)}")
     return 0
 
 
@@ -175,13 +273,15 @@ def cmd_batch(args) -> int:
     if not lines:
         raise InputError("no images found in the inputs given")
     _check_folder(args.output, "the results")
-    model = _open(args)
     options = _options(args)
+    model = _open(args)
     failures = []
     for index, line in enumerate(lines):
         _progress_bar(index, len(lines), line.name)
+        split = args.split / line.stem if args.split is not None else None
         try:
-            _colour_file(model, line, hints_for(line), args.output / (line.stem + ".png"), options)
+            _colour_file(model, line, hints_for(line), hints_for(line, CLEAR_MARKERS),
+                         args.output / (line.stem + ".png"), split, options)
         except EngineError as exc:
             failures.append(f"{line}: {exc}")
     _progress_bar(len(lines), len(lines), "done")

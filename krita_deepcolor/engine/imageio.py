@@ -59,7 +59,7 @@ def read_icc_chunk(path) -> bytes | None:
     return None
 
 
-def _umask() -> int:
+def current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
@@ -98,7 +98,7 @@ def write_png(path, rgba: np.ndarray, icc_chunk: bytes | None = None) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(encoded)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; a result is an ordinary file
+        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes it private; a result is an ordinary file
         os.replace(tmp, path)
     except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)

@@ -6,6 +6,7 @@ The CLI, the Krita plugin and the benchmarks all call ``colorize``.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ import numpy as np
 
 from .errors import InputError
 from .finish import draw_lines, upsample_colors
+from .flats import Palette, exact_hints, nearest, painted_colours
 from .imaging import (
     as_rgba,
     full_scale,
@@ -24,9 +26,10 @@ from .imaging import (
     resize,
     shrink_lines,
     straight_rgba8,
+    to_rgba8,
 )
 from .plan import WorkPlan, estimate_line_width, plan_work
-from .regions import hybrid_colors
+from .regions import gap_radius, hybrid_colors
 from .runtime import CancelToken, Model
 
 Progress = Callable[[float, str], None]
@@ -39,6 +42,7 @@ FINISH_MAX_SIDE = 2048  # regions are found at most this large: enough for small
 FINISH_LINE_WIDTH = 4.0
 FINISH_MIN_SIDE = 1024
 FINISHINGS = ("hybrid", "raw")
+MAX_CLOSE_GAPS = 200  # pixels: wider gaps are openings, and closing them costs time
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,8 @@ class Options:
     with_lines: bool = False  # multiply the line art into the result
     finishing: str = "hybrid"  # hybrid: hint flood + network flats; raw: the network's output
     shading: float = 0.0  # hybrid only: how much of the network's light and dark to add (0..1)
+    close_gaps: int | None = None  # hybrid only: close gaps up to this many canvas pixels; None: auto
+    palette: Palette | None = None  # hybrid only: hint colours (and guesses close to one) snap to it
 
 
 @dataclass
@@ -58,24 +64,35 @@ class Result:
     provider: str
     line_width: float | None
     seconds: dict[str, float] = field(default_factory=dict)
+    gap_size: int | None = None  # hybrid: gaps up to this many canvas pixels were closed
 
 
 def check_layers(line_rgba: np.ndarray, hint_rgba: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
     """Validate shapes and content; returns the layers as RGBA."""
     line_rgba = as_rgba(line_rgba, "line art")
-    if hint_rgba is None:
-        return line_rgba, None
-    hint_rgba = as_rgba(hint_rgba, "hints")
-    if hint_rgba.shape[:2] != line_rgba.shape[:2]:
-        raise InputError(f"hints are {hint_rgba.shape[1]}x{hint_rgba.shape[0]} but line art is "
+    return line_rgba, _strokes(hint_rgba, line_rgba, "hints")
+
+
+def _strokes(rgba: np.ndarray | None, line_rgba: np.ndarray, what: str) -> np.ndarray | None:
+    """A layer of strokes on transparency (hints, keep-clear strokes) as RGBA; None if empty."""
+    if rgba is None:
+        return None
+    rgba = as_rgba(rgba, what)
+    if rgba.shape[:2] != line_rgba.shape[:2]:
+        raise InputError(f"{what} are {rgba.shape[1]}x{rgba.shape[0]} but line art is "
                          f"{line_rgba.shape[1]}x{line_rgba.shape[0]}: both must be the same size")
     # (one contiguous copy of the alpha plane: cheaper than two strided passes over the layer)
-    alpha = cv2.extractChannel(np.ascontiguousarray(hint_rgba), 3)
+    alpha = cv2.extractChannel(np.ascontiguousarray(rgba), 3)
     if not cv2.countNonZero(alpha):
-        return line_rgba, None  # an empty hint layer: colour without hints
-    if cv2.minMaxLoc(alpha)[0] >= full_scale(hint_rgba):
-        raise InputError("hints are fully opaque: paint hint strokes on a transparent layer")
-    return line_rgba, hint_rgba
+        return None  # an empty layer: as if there was none
+    if cv2.minMaxLoc(alpha)[0] >= full_scale(rgba):
+        raise InputError(f"{what} are fully opaque: paint {what} strokes on a transparent layer")
+    return rgba
+
+
+def closing_radius(gap: int, scale: float) -> int:
+    """The wall growth that closes gaps up to ``gap`` canvas pixels wide at ``scale``."""
+    return math.ceil(gap * scale / 2 - 1e-9) if gap > 0 else 0
 
 
 def _pad(array: np.ndarray, padded: tuple[int, int], value: float) -> np.ndarray:
@@ -86,32 +103,53 @@ def _pad(array: np.ndarray, padded: tuple[int, int], value: float) -> np.ndarray
     return np.pad(array, widths, mode="constant", constant_values=value)
 
 
-def _hybrid(line: np.ndarray, hint_premultiplied: np.ndarray | None, color: np.ndarray,
-            line_width: float | None, options: Options):
-    """Hybrid finishing at (at most) FINISH_MAX_SIDE, then brought to the canvas."""
+def _hybrid(line: np.ndarray, hint8: np.ndarray | None, hint_premultiplied: np.ndarray | None,
+            clear8: np.ndarray | None, color: np.ndarray, line_width: float | None,
+            options: Options) -> tuple[np.ndarray, int]:
+    """Hybrid finishing at (at most) FINISH_MAX_SIDE, then brought to the canvas.
+    Returns the layer and the widest gap closed, in canvas pixels."""
     canvas = line.shape
     finish_side = FINISH_MAX_SIDE
     if line_width:
         lines_fit = round(max(canvas) * FINISH_LINE_WIDTH / line_width)
         finish_side = min(finish_side, max(FINISH_MIN_SIDE, lines_fit))
     finish = plan_work(canvas, finish_side, 1).work
+    scale = finish[0] / canvas[0]
+    if options.close_gaps is None:
+        radius = gap_radius(line_width * scale if line_width else None)
+    else:
+        radius = closing_radius(options.close_gaps, scale)
     line_finish = shrink_lines(line, *finish)
-    if hint_premultiplied is None:
+    swatches = options.palette.colours if options.palette is not None else None
+    if hint8 is None:
         hint_finish = np.zeros(finish + (4,), np.uint8)
     else:
         hint_finish = straight_rgba8(hint_premultiplied, *finish)
+        # every hint pixel one of the colours painted (or their palette entries), never a blend
+        painted = painted_colours(hint8)
+        exact_hints(hint_finish, painted)
+        if swatches is not None:
+            exact_hints(hint_finish, swatches[nearest(painted, swatches)])
         hint_finish[:, :, 3] = cv2.convertScaleAbs(hint_finish[:, :, 3], alpha=options.hint_strength)
-    scale = finish[0] / canvas[0]
-    layer = hybrid_colors(line_finish, hint_finish, color,
-                          line_width * scale if line_width else None, options.shading)
-    # Flat colours change under the lines, where walls meet: no edge-aware fill needed.
-    return resize(layer, *canvas)
+    clear_finish = None if clear8 is None else resize(np.ascontiguousarray(clear8[:, :, 3]), *finish)
+    layer = hybrid_colors(line_finish, hint_finish, color, None, options.shading, radius=radius,
+                          clear=clear_finish, swatches=swatches)
+    # Flat colours change under the lines, where walls meet: no edge-aware fill needed. Flats are
+    # enlarged pixel by pixel, so that no colour appears that was not chosen; shading smoothly.
+    if finish != canvas:
+        interpolation = cv2.INTER_LINEAR if options.shading > 0 else cv2.INTER_NEAREST
+        layer = cv2.resize(layer, canvas[::-1], interpolation=interpolation)
+    return layer, round(2 * radius / scale)
 
 
 def colorize(model: Model, line_rgba: np.ndarray, hint_rgba: np.ndarray | None = None,
              options: Options = Options(), progress: Progress | None = None,
-             cancel: CancelToken | None = None) -> Result:
-    """Colour one canvas. Raises InputError for unusable layers, Cancelled on cancel."""
+             cancel: CancelToken | None = None, clear_rgba: np.ndarray | None = None) -> Result:
+    """Colour one canvas. Raises InputError for unusable layers, Cancelled on cancel.
+
+    ``clear_rgba``: keep-clear strokes (any colour on transparency); where they lie the hybrid
+    finishing floods a key that paints nothing.
+    """
     cancel = cancel or CancelToken()
     report = progress or (lambda fraction, message: None)
     seconds = {}
@@ -132,8 +170,12 @@ def colorize(model: Model, line_rgba: np.ndarray, hint_rgba: np.ndarray | None =
         raise InputError(f"hint strength {options.hint_strength} is negative: use 0 or more")
     if options.finishing not in FINISHINGS:
         raise InputError(f"unknown finishing {options.finishing!r}: choose {' or '.join(FINISHINGS)}")
+    if options.close_gaps is not None and not 0 <= options.close_gaps <= MAX_CLOSE_GAPS:
+        raise InputError(f"close gaps {options.close_gaps} is out of range: use 0 to {MAX_CLOSE_GAPS} "
+                         "pixels, or auto")
     report(0.0, "reading layers")
     line_rgba, hint_rgba = check_layers(line_rgba, hint_rgba)
+    clear_rgba = _strokes(clear_rgba, line_rgba, "keep-clear strokes")
     line = line_levels(line_rgba)  # canvas size, uint8
     step("read")
 
@@ -141,7 +183,8 @@ def colorize(model: Model, line_rgba: np.ndarray, hint_rgba: np.ndarray | None =
     line_width = estimate_line_width(line) if options.match_line_width else None
     plan = plan_work(line.shape, options.max_side, info.size_multiple, line_width, info.line_width)
     line_work = resize(line, *plan.work).astype(np.float32) * np.float32(1.0 / 255.0)
-    hint_premultiplied = None if hint_rgba is None else premultiplied(hint_rgba)
+    hint8 = None if hint_rgba is None else np.ascontiguousarray(to_rgba8(hint_rgba, "hints"))
+    hint_premultiplied = None if hint8 is None else premultiplied(hint8)
     hint_work = hint_from_premultiplied(hint_premultiplied, *plan.work)
     hint_work[:, :, 3] *= np.float32(options.hint_strength)
     np.clip(hint_work[:, :, 3], 0.0, 1.0, out=hint_work[:, :, 3])
@@ -155,13 +198,15 @@ def colorize(model: Model, line_rgba: np.ndarray, hint_rgba: np.ndarray | None =
     step("network")
 
     report(0.8, "finishing")
+    gap_size = None
     if options.finishing == "raw":
         rgba = upsample_colors(color, line_work, plan.canvas)
     else:
-        rgba = _hybrid(line, hint_premultiplied, color, line_width, options)
+        clear8 = None if clear_rgba is None else to_rgba8(clear_rgba, "keep-clear strokes")
+        rgba, gap_size = _hybrid(line, hint8, hint_premultiplied, clear8, color, line_width, options)
     if options.with_lines:
         rgba = draw_lines(rgba, line)
     step("finish")
     report(1.0, "done")
     return Result(rgba=rgba, plan=plan, provider=model.provider, line_width=line_width,
-                  seconds=seconds)
+                  seconds=seconds, gap_size=gap_size)

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from .flats import pack, unpack
 from .imaging import shrink_lines, to_uint8
 from .plan import INK_THRESHOLD
 
@@ -257,27 +258,45 @@ def watershed_flood(line8: np.ndarray, seeds: np.ndarray, hint_rgb: np.ndarray, 
     flood to those pixels (everything else is a wall).
     Returns (rgb (h, w, 3) uint8, painted (h, w)).
     """
+    rgb, painted, _ = flood_keys(line8, seeds, hint_rgb, border_key, within)
+    return rgb, painted
+
+
+def flood_keys(line8: np.ndarray, seeds: np.ndarray, hint_rgb: np.ndarray, border_key: bool,
+               within: np.ndarray | None = None, clear: np.ndarray | None = None):
+    """``watershed_flood`` with a keep-clear key: ``clear`` (h, w) bool seeds a key that paints
+    nothing, like Colorize Mask's transparent key. Returns (rgb, painted, cleared)."""
     rgb, painted = np.zeros(seeds.shape + (3,), np.uint8), np.zeros(seeds.shape, bool)
+    cleared = np.zeros(seeds.shape, bool)
     box = np.s_[:, :]
     relief = line8
     if within is not None:
         left, top, width, height = cv2.boundingRect(within.view(np.uint8))
         if not width:
-            return rgb, painted
+            return rgb, painted, cleared
         box = np.s_[top:top + height, left:left + width]
         relief = np.where(within[box], line8[box], np.uint8(0))
         seeds = seeds[box] & within[box]
+        clear = clear[box] & within[box] if clear is not None else None
+    elif clear is not None:
+        clear = clear.copy()
+    if clear is not None:
+        seeds = seeds & ~clear  # where both were painted, keeping clear wins
     # one key per colour, not per stroke: strokes of two colours may touch, and each keeps its own
     seed_rgb = hint_rgb[box][seeds].astype(np.int32)
     keys, key_ids = np.unique((seed_rgb[:, 0] << 16) | (seed_rgb[:, 1] << 8) | seed_rgb[:, 2],
                               return_inverse=True)
-    if not keys.size and not border_key:
-        return rgb, painted
-    border = len(keys) + 1  # the border key's marker
+    has_clear = clear is not None and clear.any()
+    if not keys.size and not border_key and not has_clear:
+        return rgb, painted, cleared
+    clear_key = len(keys) + 1  # the keep-clear key's marker
+    border = len(keys) + 2  # the border key's marker
     colours = np.zeros((border + 1, 3), np.uint8)
-    colours[1:border] = np.stack([keys >> 16, (keys >> 8) & 255, keys & 255], axis=1)
+    colours[1:clear_key] = np.stack([keys >> 16, (keys >> 8) & 255, keys & 255], axis=1)
     markers = np.zeros(seeds.shape, np.int32)
     markers[seeds] = key_ids.ravel() + 1
+    if has_clear:
+        markers[clear] = clear_key
     full_shape = markers.shape
     factor = -(-max(relief.shape) // FLOOD_MAX_SIDE)
     if factor > 1:
@@ -292,7 +311,7 @@ def watershed_flood(line8: np.ndarray, seeds: np.ndarray, hint_rgb: np.ndarray, 
         frame[1, 1:-1] = frame[-2, 1:-1] = frame[1:-1, 1] = frame[1:-1, -2] = True
         markers[frame & (markers == 0)] = border
     if markers.max() == 0:
-        return rgb, painted
+        return rgb, painted, cleared
     # cv2.watershed claims the outermost frame for its own boundary marks: pad by a pixel so
     # that a canvas only a few pixels thin keeps its pixels
     padded = np.pad(markers, 1)
@@ -301,23 +320,27 @@ def watershed_flood(line8: np.ndarray, seeds: np.ndarray, hint_rgb: np.ndarray, 
     lines = markers == -1  # watershed lines lie on the ink: give them a neighbour's label
     markers[lines] = cv2.dilate(np.where(lines, 0, markers).astype(np.float32), np.ones((3, 3)))[lines]
     markers = _on_grid(np.clip(markers, 0, border), full_shape)
-    flooded = (markers > 0) & (markers < border)
+    flooded = (markers > 0) & (markers < clear_key)
+    kept_clear = markers == clear_key
     if within is not None:
         flooded &= within[box]
-    rgb[box], painted[box] = colours[markers], flooded
-    return rgb, painted
+        kept_clear &= within[box]
+    rgb[box], painted[box], cleared[box] = colours[markers], flooded, kept_clear
+    return rgb, painted, cleared
 
 
 def _flood_regions(line8: np.ndarray, labels: np.ndarray, chosen: np.ndarray, seeds: np.ndarray,
                    hint_rgb: np.ndarray, layer: np.ndarray, where: np.ndarray | None = None,
-                   painted: np.ndarray | None = None) -> None:
+                   painted: np.ndarray | None = None, clear: np.ndarray | None = None) -> None:
     """Flood each ``chosen`` region of ``labels`` ((count,) bool) from its ``seeds``, over the line
-    art, in ``layer``'s colour; only its pixels also in ``where``. Marks them in ``painted``."""
+    art, in ``layer``'s colour; only its pixels also in ``where``. Marks them in ``painted``.
+    What the keep-clear key (``clear`` seeds) reaches becomes transparent (and counts as painted)."""
     within = chosen[labels] if where is None else chosen[labels] & where
-    rgb, flooded = watershed_flood(line8, seeds, hint_rgb, border_key=False, within=within)
+    rgb, flooded, cleared = flood_keys(line8, seeds, hint_rgb, False, within, clear)
     layer[:, :, :3][flooded] = rgb[flooded]
+    layer[:, :, 3][cleared] = 0
     if painted is not None:
-        painted |= flooded
+        painted |= flooded | cleared
 
 
 def _lab(rgb: np.ndarray) -> np.ndarray:
@@ -334,7 +357,8 @@ def snap_to_palette(colours: np.ndarray, palette: np.ndarray) -> np.ndarray:
     return np.where(close[:, None], palette[nearest], colours).astype(np.float32)
 
 
-def _colour_open_figures(closed: Regions, area: np.ndarray, network: np.ndarray, layer) -> np.ndarray:
+def _colour_open_figures(closed: Regions, area: np.ndarray, network: np.ndarray, layer,
+                         swatches: np.ndarray | None = None) -> np.ndarray:
     """The parts of border regions (``area``) that lie inside a figure whose outline does not
     close take the network's colour, flat per closed-up region. Returns those pixels."""
     found = closed.as_found  # (depths are measured at the size the regions were found at)
@@ -349,7 +373,7 @@ def _colour_open_figures(closed: Regions, area: np.ndarray, network: np.ndarray,
     figure = deepest >= FIGURE_DEPTH * found.radius
     found_pockets &= figure[found.labels]
     pockets = area & figure[closed.labels]
-    colours = _rgba_rows(_network_means(found, network, within=found_pockets), True)
+    colours = _rgba_rows(_on_swatches(_network_means(found, network, within=found_pockets), swatches), True)
     layer[pockets] = colours[closed.labels[pockets]]
     return pockets
 
@@ -362,13 +386,14 @@ def _holding(regions: Regions, seeds: np.ndarray) -> np.ndarray:
 
 
 def _colour_outside(line8, regions: Regions, closed: Regions, pockets, seeds, hint_rgb, area,
-                    layer, background, network) -> None:
+                    layer, background, network, clear=None) -> None:
     """Hinted regions touching the border (``area``). In the background (``background``,
     (count,) bool) strokes inside a figure's closed-up area flood that area, other strokes
     flood against a border key. Any other border region is art running into the border: its
     strokes flood all of it, unless the network sees much paper there (then it is a figure
     open onto the background through gaps, and its strokes flood against a border key). What
-    no hint claims stays clear, except ``pockets`` (figure insides, the network's colour)."""
+    no hint claims stays clear, except ``pockets`` (figure insides, the network's colour).
+    ``clear`` (those of ``seeds`` that are the keep-clear key) floods as a key painting nothing."""
     in_figure = ~closed.outside[closed.labels]
     keyed = background[regions.labels]
     # A stroke mostly inside a figure's closed-up area is meant for that figure: the part of it
@@ -384,16 +409,23 @@ def _colour_outside(line8, regions: Regions, closed: Regions, pockets, seeds, hi
         open_figure = bleed & (_paper_share(regions, network) >= FULL_BLEED_PAPER_SHARE)
         key_seeds |= seeds & open_figure[regions.labels]
         bleed &= ~open_figure
+    def clear_among(chosen):
+        return None if clear is None else clear & chosen
+
     painted = np.zeros(area.shape, bool)
     if figure_seeds.any():
         _flood_regions(line8, closed.labels, _holding(closed, figure_seeds), figure_seeds, hint_rgb,
-                       layer, area, painted)
+                       layer, area, painted, clear_among(figure_seeds))
     if key_seeds.any():
-        rgb, flooded = watershed_flood(line8, key_seeds, hint_rgb, border_key=True)
-        target = area & flooded & ~painted & ~bleed[regions.labels]
+        rgb, flooded, cleared = flood_keys(line8, key_seeds, hint_rgb, True, clear=clear_among(key_seeds))
+        target = area & ~painted & ~bleed[regions.labels]
+        layer[:, :, 3][target & cleared] = 0
+        painted |= target & cleared
+        target &= flooded
         layer[:, :, :3][target], painted[target] = rgb[target], True
     if bleed.any():
-        _flood_regions(line8, regions.labels, bleed, seeds, hint_rgb, layer, area & ~painted, painted)
+        _flood_regions(line8, regions.labels, bleed, seeds, hint_rgb, layer, area & ~painted, painted,
+                       clear_among(seeds))
     layer[:, :, 3][area & ~painted & ~pockets] = 0
 
 
@@ -405,17 +437,53 @@ def _paper_share(regions: Regions, network: np.ndarray) -> np.ndarray:
     return _network_means(regions, np.repeat(paper[:, :, None], 3, axis=2).astype(np.float32))[:, 0]
 
 
+def _dominant_colours(labels: np.ndarray, count: int, rgb: np.ndarray) -> np.ndarray:
+    """(count, 3) float: each region's most common colour among pixels ``labels`` (n,) with
+    colours ``rgb`` (n, 3) uint8; a mean would be a colour nobody painted."""
+    dominant = np.zeros((count, 3), np.float32)
+    if not len(labels):
+        return dominant
+    pairs, counts = np.unique(labels.astype(np.int64) << 24 | pack(rgb), return_counts=True)
+    order = np.lexsort((counts, pairs >> 24))
+    region = pairs[order] >> 24
+    last = np.r_[region[1:] != region[:-1], True]  # each region's most common pair sorts last
+    dominant[region[last]] = _unit(unpack(pairs[order][last] & 0xFFFFFF))
+    return dominant
+
+
+def _on_swatches(colours: np.ndarray, swatches: np.ndarray | None) -> np.ndarray:
+    """(n, 3) float colours, each within SNAP_DELTA_E of one of ``swatches`` ((k, 3) uint8, a
+    palette) becoming that one. (A guess far from every entry stays: forcing it onto the
+    nearest would give a pale region a loud colour nobody asked for.)"""
+    if swatches is None:
+        return colours
+    return snap_to_palette(colours, _unit(swatches))
+
+
 def hybrid_colors(line8: np.ndarray, hint: np.ndarray, network: np.ndarray, line_width: float | None,
-                  shading: float = 0.0) -> np.ndarray:
+                  shading: float = 0.0, *, radius: int | None = None, clear: np.ndarray | None = None,
+                  swatches: np.ndarray | None = None) -> np.ndarray:
     """Flats from hints and network, all at one size.
 
     line8: (h, w) uint8 levels; hint: (h, w, 4) uint8 straight RGBA; network: (h', w', 3) float,
-    the network's output at its own working size.
+    the network's output at its own working size. ``radius``: close gaps up to twice this
+    (default: from ``line_width``). ``clear``: (h, w) uint8 alpha of keep-clear strokes, a key
+    that paints nothing. ``swatches``: (k, 3) uint8 palette every flat colour snaps to (the
+    hint colours are expected on it already).
     Returns the colour layer: (h, w, 4) uint8 straight RGBA, alpha 0 or 255.
     """
-    regions = find_regions(line8, gap_radius(line_width))
+    regions = find_regions(line8, gap_radius(line_width) if radius is None else radius)
     labels, count = regions.labels, regions.count
-    hinted = accepted_hints(hint_seeds(hint[:, :, 3]), regions)
+    colour_seeds = hint_seeds(hint[:, :, 3])
+    clear_seeds = None
+    if clear is not None and clear.any():
+        clear_seeds = hint_seeds(clear)
+        colour_seeds &= ~clear_seeds  # where both were painted, keeping clear wins
+        keys = accepted_hints(colour_seeds | clear_seeds, regions)
+        hinted, kept_clear = keys & ~clear_seeds, keys & clear_seeds
+    else:
+        keys = hinted = accepted_hints(colour_seeds, regions)
+        kept_clear = np.zeros_like(hinted)
     hint_rgb = hint[:, :, :3]  # only ever indexed at hint pixels: no copy
 
     hint_pixels = _unit(hint_rgb[hinted])  # mean and variance of the hint colours in each region
@@ -424,14 +492,16 @@ def hybrid_colors(line8: np.ndarray, hint: np.ndarray, network: np.ndarray, line
     hint_means = hint_moments[:, :3]
     mixed = (hint_moments[:, 3:] - hint_means ** 2).max(axis=1) > MIXED_HINTS_VARIANCE
     has_hint = hint_counts > 0
+    has_clear = _holding(regions, kept_clear)
+    hint_colours = _dominant_colours(labels[hinted], count, hint_rgb[hinted])
     network_means = _network_means(regions, network)
 
     # The user's colours are exact, the network's approximate: where the network's colour for
     # an enclosed region is near one the user used, the region takes the user's. (Not for the
     # open figures' insides: their means blend more, and snapping them measured worse.)
-    palette = hint_means[has_hint & ~mixed].astype(np.float32)
-    unhinted_colours = snap_to_palette(network_means, palette)
-    region_colours = np.where(has_hint[:, None], hint_means.astype(np.float32), unhinted_colours)
+    palette = hint_colours[has_hint & ~mixed]
+    unhinted_colours = _on_swatches(snap_to_palette(network_means, palette), swatches)
+    region_colours = np.where(has_hint[:, None], hint_colours, unhinted_colours)
     # Border regions stay clear (they are, or may be, the background) unless hinted. Without a
     # single hint, the user has not said what to paint: border regions the network paints in
     # colour are taken as figure, except the surround of the figure (the network's haze there
@@ -439,43 +509,49 @@ def hybrid_colors(line8: np.ndarray, hint: np.ndarray, network: np.ndarray, line
     white = np.ones((1, 3), np.float32)
     paper_like = np.linalg.norm(_lab(network_means) - _lab(white), axis=1) < PAPER_DELTA_E
     if has_hint.any():
-        clear = regions.outside & ~has_hint
+        transparent = regions.outside & ~has_hint
     else:
-        clear = regions.outside & (paper_like | regions.surround)
+        transparent = regions.outside & (paper_like | regions.surround)
+    transparent |= has_clear & ~has_hint  # a region only the keep-clear key reaches
     # One table lookup builds the whole layer (uint8: a quarter of the memory traffic of floats).
-    layer = np.take(_rgba_rows(region_colours, ~clear), labels, axis=0)
+    layer = np.take(_rgba_rows(region_colours, ~transparent), labels, axis=0)
     flat = layer[:, :, :3]
 
-    # Where a region inside the figure holds several hints, they flood it over the line art:
-    # lines inside the region (open outlines, details) guide where one colour ends.
-    mixed_inside = has_hint & mixed & ~regions.outside
+    # Where a region inside the figure holds several hints (or a hint and the keep-clear key),
+    # they flood it over the line art: lines inside the region (open outlines, details) guide
+    # where one colour ends.
+    mixed_inside = has_hint & (mixed | has_clear) & ~regions.outside
     if mixed_inside.any():
-        _flood_regions(line8, labels, mixed_inside, hinted, hint_rgb, layer)
+        _flood_regions(line8, labels, mixed_inside, keys, hint_rgb, layer, clear=kept_clear)
 
     # Shading is the network's light and dark about the network colour each pixel's flat had.
     reference = np.take(network_means, labels, axis=0) if shading > 0 else None
 
     # Enclosed regions no hint reaches take the plain flood's spill, where it paints them; only
     # strokes on the figure spill (a stroke painting the background says nothing of the figure).
-    unhinted_inside = ~has_hint & ~regions.outside
-    figure_hints = hinted & ~(regions.surround | paper_like)[labels]
+    unhinted_inside = ~has_hint & ~has_clear & ~regions.outside
+    on_figure = ~(regions.surround | paper_like)[labels]
+    figure_hints = hinted & on_figure
     if unhinted_inside.any() and figure_hints.any():
-        spill, spilled = watershed_flood(line8, figure_hints, hint_rgb, border_key=True)
+        spill, spilled, spill_cleared = flood_keys(line8, figure_hints, hint_rgb, True,
+                                                   clear=kept_clear & on_figure)
         spilled &= unhinted_inside[labels]
         flat[spilled] = spill[spilled]
+        layer[:, :, 3][spill_cleared & unhinted_inside[labels]] = 0
         if reference is not None:
             reference[spilled] = _unit(flat[spilled])
     if regions.outside.any():
         # Border regions hold the background, and any figure whose outline has gaps: closing
         # much larger gaps tells them apart. Hints there override the network's colour.
         closed = find_regions(line8, open_outline_radius(regions.radius, line8.shape))
-        pockets = _colour_open_figures(closed, regions.outside[labels], network, layer)
+        pockets = _colour_open_figures(closed, regions.outside[labels], network, layer, swatches)
         if reference is not None:
             reference[pockets] = _unit(flat[pockets])
-        outside_hinted = (has_hint & regions.outside)[labels]
+        outside_hinted = ((has_hint | has_clear) & regions.outside)[labels]
         if outside_hinted.any():
-            _colour_outside(line8, regions, closed, pockets, hinted & outside_hinted, hint_rgb,
-                            outside_hinted, layer, regions.surround | paper_like, network)
+            _colour_outside(line8, regions, closed, pockets, keys & outside_hinted, hint_rgb,
+                            outside_hinted, layer, regions.surround | paper_like, network,
+                            kept_clear & outside_hinted)
 
     if reference is not None:  # (means of colours in [0, 1] need no clipping; shading does)
         if network.shape[:2] != labels.shape:

@@ -227,3 +227,85 @@ def test_files_without_a_profile_give_results_without_one(files, model_path, tmp
     code, _, stderr = run_cli("colorize", line, "--hints", hints, "-o", out, "--model", model_path)
     assert code == 0, stderr
     assert read_icc_chunk(out) is None and read_icc_chunk(line) is None
+
+
+# ---- flatting options: --split, --clear, --close-gaps, --palette
+
+
+def test_split_writes_one_full_size_png_per_colour_named_after_it(files, model_path, tmp_path):
+    line, _ = files
+    hints = tmp_path / "two.hints.png"
+    two = hint_layer(color=(0, 200, 0))
+    two[30:50, 80:100] = (200, 0, 0, 255)  # the right half of the divided box
+    write_png(hints, two)
+    palette = tmp_path / "comic.gpl"
+    palette.write_text("GIMP Palette\nName: comic\n#\n200 0 0 Brick Red\n0 180 0 Leaf\n0 0 255 Blue\n")
+    split = tmp_path / "flats"
+    code, stdout, stderr = run_cli("colorize", line, "--hints", hints, "--split", split, "--palette", palette,
+                                   "--model", model_path)
+    assert code == 0, stderr
+    assert str(split) in stdout and "gaps closed up to" in stdout and "(auto;" in stdout
+    assert sorted(path.name for path in split.iterdir()) == ["01-brick-red.png", "02-leaf.png"]
+    red = read_image(split / "01-brick-red.png")
+    assert red.shape == (96, 128, 4) and tuple(red[40, 90]) == (200, 0, 0, 255)
+    assert red[30, 30, 3] == 0  # only its own colour
+    assert not list(tmp_path.glob(".*.part"))
+
+    # a second run replaces the earlier split files and leaves other files alone
+    (split / "notes.txt").write_text("mine")
+    write_png(hints, hint_layer(color=(0, 0, 250)))
+    assert main(["colorize", str(line), "--hints", str(hints), "--split", str(split),
+                 "--model", str(model_path), "--palette", str(palette)]) == 0
+    # the unhinted right box keeps the network's near-white guess: far from every entry
+    assert sorted(path.name for path in split.iterdir()) == ["01-blue.png", "02-f8f8f8.png", "notes.txt"]
+
+
+def test_split_needs_flat_colours_and_a_usable_folder(files, model_path, tmp_path):
+    line, hints = files
+    code, _, stderr = run_cli("colorize", line, "--hints", hints, "--split", tmp_path / "s", "--model",
+                              model_path, "--shading", "0.5")
+    assert_one_line_error(code, stderr, "--split needs flat colours")
+    code, _, stderr = run_cli("colorize", line, "--hints", hints, "--split", line, "--model", model_path)
+    assert_one_line_error(code, stderr, "would overwrite an input")
+    code, _, stderr = run_cli("colorize", line, "--hints", hints, "--model", model_path)
+    assert_one_line_error(code, stderr, "-o OUT.png, or --split DIR")
+    assert not (tmp_path / "s").exists()
+
+
+def test_keep_clear_strokes_leave_their_region_transparent(files, model_path, tmp_path):
+    line, hints = files
+    clear = tmp_path / "page.clear.png"
+    strokes = np.zeros((96, 128, 4), np.uint8)
+    strokes[30:60, 80:110] = (255, 0, 255, 255)  # any colour: the right half of the box
+    write_png(clear, strokes)
+    out = tmp_path / "single" / "out.png"
+    assert main(["colorize", str(line), "--hints", str(hints), "--clear", str(clear), "-o", str(out),
+                 "--model", str(model_path)]) == 0
+    result = read_image(out)
+    assert tuple(result[30, 30]) == (0, 200, 0, 255) and result[45, 95, 3] == 0
+    # batch finds NAME.clear.png beside NAME.png and never colours it as line art
+    out_dir = tmp_path / "results"
+    assert main(["batch", str(tmp_path), "-o", str(out_dir), "--model", str(model_path)]) == 0
+    assert sorted(p.name for p in out_dir.iterdir()) == ["page.png"]
+    assert read_image(out_dir / "page.png")[45, 95, 3] == 0
+
+
+def test_close_gaps_takes_auto_or_pixels_and_says_what_was_closed(files, model_path, tmp_path):
+    line, hints = files
+    out = tmp_path / "out.png"
+    code, stdout, stderr = run_cli("colorize", line, "--hints", hints, "-o", out, "--model", model_path,
+                                   "--close-gaps", "12")
+    assert code == 0, stderr
+    assert "gaps closed up to 12 px" in stdout and "(auto" not in stdout
+    for bad in ("-1", "wide", "999"):
+        code, _, stderr = run_cli("colorize", line, "-o", out, "--model", model_path, "--close-gaps", bad)
+        assert code == 2 and "--close-gaps" in stderr
+
+
+def test_batch_split_writes_a_folder_per_picture(files, model_path, tmp_path):
+    line, _ = files
+    out_dir, split = tmp_path / "results", tmp_path / "flats"
+    assert main(["batch", str(line), "-o", str(out_dir), "--split", str(split),
+                 "--model", str(model_path)]) == 0
+    assert [path.name for path in split.iterdir()] == ["page"]
+    assert any(path.name.endswith("-00c800.png") for path in (split / "page").iterdir())

@@ -1,0 +1,240 @@
+"""Exact flat colours: the colours the user painted, an optional palette, and one layer per colour.
+
+A flatter selects regions by colour later, so every pixel of a flats output must be exactly
+one colour the user chose: never a blend that antialiased stroke edges, two touching strokes
+or resampling make. The colours a user painted are those that fill a small block of a stroke
+somewhere (blends between strokes are thin bands); every hint pixel is then mapped to the
+nearest of them, and optionally each of them to the nearest entry of a palette.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from xml.etree import ElementTree
+
+import cv2
+import numpy as np
+
+from .errors import InputError
+
+# A colour counts as painted where it fills a CORE x CORE block of hint pixels at least this
+# opaque (of 255): the blended band where two strokes meet is thinner than that.
+CORE = 3
+PAINTED_ALPHA = 16  # as regions.FAINTEST_HINT_ALPHA: fainter pixels are eraser leftovers
+MAX_SPLIT_COLOURS = 256  # one layer each: more is no longer a set of flats a user can work with
+
+
+def pack(rgb: np.ndarray) -> np.ndarray:
+    """(..., 3) uint8 colours -> (...,) int64 keys 0xRRGGBB."""
+    rgb = rgb.astype(np.int64)
+    return (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
+
+
+def unpack(keys: np.ndarray) -> np.ndarray:
+    keys = np.asarray(keys, np.int64)
+    return np.stack([keys >> 16, (keys >> 8) & 255, keys & 255], axis=-1).astype(np.uint8)
+
+
+def hex_name(rgb) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*(int(value) for value in rgb))
+
+
+def _lab(rgb8: np.ndarray) -> np.ndarray:
+    unit = np.ascontiguousarray(rgb8, np.float32).reshape(1, -1, 3) * np.float32(1.0 / 255.0)
+    return cv2.cvtColor(unit, cv2.COLOR_RGB2Lab)[0]
+
+
+def nearest(colours: np.ndarray, palette: np.ndarray) -> np.ndarray:
+    """(n,) index of the palette colour (k, 3) nearest (CIE76) to each of ``colours`` (n, 3) uint8."""
+    if not len(colours):
+        return np.zeros(0, np.intp)
+    distance = np.linalg.norm(_lab(colours)[:, None] - _lab(palette)[None], axis=2)
+    return distance.argmin(axis=1)
+
+
+def _box(mask: np.ndarray) -> tuple[slice, slice] | None:
+    x, y, w, h = cv2.boundingRect(mask.view(np.uint8))
+    return (slice(y, y + h), slice(x, x + w)) if w else None
+
+
+def painted_colours(hint8: np.ndarray) -> np.ndarray:
+    """(k, 3) uint8: the colours painted on a straight uint8 RGBA hint layer, sorted.
+
+    A colour counts where it fills a CORE x CORE block of the strokes; a stroke too thin to
+    hold such a block anywhere contributes its most common colour.
+    """
+    painted = hint8[:, :, 3] >= PAINTED_ALPHA
+    box = _box(painted)
+    if box is None:
+        return np.zeros((0, 3), np.uint8)
+    painted, rgb = painted[box], np.ascontiguousarray(hint8[box][:, :, :3])
+    block = np.ones((CORE, CORE), np.uint8)
+    core = cv2.erode(painted.view(np.uint8), block, borderValue=0).view(bool)
+    for channel in cv2.split(rgb):  # the same value all over the block in every channel
+        core &= cv2.erode(channel, block) == cv2.dilate(channel, block)
+    keys = pack(rgb[core])
+    strokes, stroke_ids = cv2.connectedComponents(painted.view(np.uint8), connectivity=8)
+    has_core = np.zeros(strokes, bool)
+    has_core[stroke_ids[core]] = True
+    thin = painted & ~has_core[stroke_ids]
+    if thin.any():  # the most common colour of each stroke without a core
+        pairs = stroke_ids[thin].astype(np.int64) << 24 | pack(rgb[thin])
+        pairs, counts = np.unique(pairs, return_counts=True)
+        order = np.lexsort((counts, pairs >> 24))
+        last = np.r_[(pairs[order] >> 24)[1:] != (pairs[order] >> 24)[:-1], True]
+        keys = np.concatenate([keys, pairs[order][last] & 0xFFFFFF])
+    return unpack(np.unique(keys))
+
+
+def exact_hints(hint8: np.ndarray, colours: np.ndarray) -> None:
+    """Give every painted pixel of ``hint8`` (straight uint8 RGBA, in place) the nearest of
+    ``colours`` (k, 3): what antialiasing and resampling blended becomes a painted colour again."""
+    painted = hint8[:, :, 3] >= PAINTED_ALPHA
+    if not len(colours) or not painted.any():
+        return
+    keys, inverse = np.unique(pack(hint8[painted][:, :3]), return_inverse=True)
+    hint8[painted, :3] = colours[nearest(unpack(keys), colours)][inverse.ravel()]
+
+
+@dataclass(frozen=True)
+class Palette:
+    """Named colours to snap flats to (a Krita palette, a .gpl or .kpl file)."""
+
+    name: str
+    entries: tuple[tuple[str, tuple[int, int, int]], ...]  # (entry name, sRGB 0..255)
+
+    @property
+    def colours(self) -> np.ndarray:
+        return np.array([rgb for _, rgb in self.entries], np.uint8).reshape(-1, 3)
+
+    def names(self) -> dict[tuple[int, int, int], str]:
+        """Colour -> the name of the first entry holding it (entries without a name: none)."""
+        named = {}
+        for name, rgb in self.entries:
+            if name.strip():
+                named.setdefault(tuple(rgb), name.strip())
+        return named
+
+
+def read_palette(path) -> Palette:
+    """A GIMP (.gpl) or Krita (.kpl) palette file; InputError says what is wrong with it."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: palette file not found")
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                entries = _kpl_entries(archive.read("colorset.xml").decode("utf-8"))
+        else:
+            entries = _gpl_entries(path.read_text(encoding="utf-8", errors="replace"))
+    except (OSError, KeyError, ElementTree.ParseError, ValueError, zipfile.BadZipFile) as exc:
+        raise InputError(f"{path}: not a palette Deepcolor can read (.gpl or .kpl): {exc}") from None
+    if not entries:
+        raise InputError(f"{path}: the palette holds no RGB colours")
+    return Palette(path.stem, tuple(entries))
+
+
+def _gpl_entries(text: str):
+    lines = text.splitlines()
+    if not lines or not lines[0].startswith("GIMP Palette"):
+        raise ValueError("a .gpl file starts with 'GIMP Palette'")
+    entries = []
+    for line in lines[1:]:
+        match = re.match(r"\s*(\d+)\s+(\d+)\s+(\d+)\s*(.*)$", line)
+        if match and not line.lstrip().startswith("#"):
+            rgb = tuple(min(int(value), 255) for value in match.groups()[:3])
+            entries.append((match.group(4).strip(), rgb))
+    return entries
+
+
+def _kpl_entries(xml: str):
+    entries = []
+    for entry in ElementTree.fromstring(xml).iter("ColorSetEntry"):
+        rgb = entry.find("RGB")
+        if rgb is not None:  # CMYK, Lab or grey entries would need colour management: left out
+            values = tuple(int(round(255 * min(max(float(rgb.get(key, 0)), 0.0), 1.0))) for key in "rgb")
+            entries.append((entry.get("name", ""), values))
+    return entries
+
+
+def apply_selection(rgba: np.ndarray, coverage: np.ndarray, previous: np.ndarray | None = None) -> np.ndarray:
+    """The result only where ``coverage`` (uint8, 255 = selected) says, feathered as it is.
+
+    With ``previous`` (what the result layer held there), that shows where nothing is selected
+    and the two blend across a feathered edge; a hard-edged selection keeps colours exact.
+    """
+    if previous is None:
+        out = rgba.copy()
+        out[:, :, 3] = cv2.multiply(rgba[:, :, 3], coverage, scale=1.0 / 255.0)
+        return out
+    weight = coverage.astype(np.float32)[:, :, None] * np.float32(1.0 / 255.0)
+    new, old = rgba.astype(np.float32), previous.astype(np.float32)
+    alpha = old[:, :, 3:] + weight * (new[:, :, 3:] - old[:, :, 3:])
+    premultiplied = old[:, :, :3] * old[:, :, 3:] + weight * (new[:, :, :3] * new[:, :, 3:]
+                                                              - old[:, :, :3] * old[:, :, 3:])
+    rgb = np.divide(premultiplied, alpha, out=np.zeros_like(premultiplied), where=alpha > 0)
+    out = np.concatenate([rgb, alpha], axis=2)
+    out = np.clip(np.rint(out), 0, 255).astype(np.uint8)
+    hard = (coverage == 255) | (coverage == 0)  # exact there, whatever the float rounding did
+    out[hard] = np.where((coverage[hard] == 255)[:, None], rgba[hard], previous[hard])
+    return out
+
+
+@dataclass(frozen=True)
+class Flat:
+    """One colour of a flats layer: its name, colour and the part of the canvas holding it."""
+
+    name: str
+    rgb: tuple[int, int, int]
+    rect: tuple[int, int, int, int]  # x, y, w, h
+
+
+@dataclass
+class Flats:
+    """A flats layer split by colour: ``index`` (H, W) uint16, 0 = transparent, k = flats[k - 1]."""
+
+    rgba: np.ndarray
+    index: np.ndarray
+    flats: list[Flat]
+
+    def layer(self, number: int) -> np.ndarray:
+        """(h, w, 4) uint8 of ``flats[number]`` over its rect: its colour, the layer's alpha."""
+        x, y, w, h = self.flats[number].rect
+        mine = self.index[y:y + h, x:x + w] == number + 1
+        out = np.zeros((h, w, 4), np.uint8)
+        out[mine] = self.rgba[y:y + h, x:x + w][mine]
+        return out
+
+
+def split_colours(rgba: np.ndarray, palette: Palette | None = None) -> Flats:
+    """One layer per colour of a flats layer, in a stable order: a palette's colours in its
+    order, then the rest by colour value. Each is named after its palette entry, else '#rrggbb'."""
+    shown = rgba[:, :, 3] > 0
+    packed = ((rgba[:, :, 0].astype(np.int32) << 16) | (rgba[:, :, 1].astype(np.int32) << 8)
+              | rgba[:, :, 2])
+    # a count per possible colour: one pass, where sorting a canvas of keys takes seconds
+    present = np.flatnonzero(np.bincount(packed[shown], minlength=1)) if shown.any() else np.zeros(0, int)
+    if len(present) > MAX_SPLIT_COLOURS:
+        raise InputError(f"the result holds {len(present)} colours, too many for one layer each (at most "
+                         f"{MAX_SPLIT_COLOURS}): paint hints in more regions, or choose a palette")
+    named = palette.names() if palette is not None else {}
+    order = {tuple(rgb): position for position, (_, rgb) in enumerate(palette.entries)} if palette else {}
+    colours = sorted((tuple(int(v) for v in unpack(key)) for key in present),
+                     key=lambda colour: (order.get(colour, len(order)), colour))
+    lookup = np.zeros(1 << 24, np.uint16)
+    lookup[pack(np.array(colours, np.uint8).reshape(-1, 3))] = np.arange(1, len(colours) + 1, dtype=np.uint16)
+    index = np.where(shown, lookup[packed], np.uint16(0))
+    names = [named.get(colour) or hex_name(colour) for colour in colours]
+    seen = {}
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+    flats = []
+    for number, (colour, name) in enumerate(zip(colours, names, strict=True)):
+        if seen[name] > 1:  # two palette entries of one name: the colour tells them apart
+            name = f"{name} {hex_name(colour)}"
+        x, y, w, h = cv2.boundingRect((index == number + 1).view(np.uint8))
+        flats.append(Flat(name, colour, (x, y, w, h)))
+    return Flats(rgba=rgba, index=index, flats=flats)
