@@ -38,6 +38,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from export.data.sources import DEFAULT_DATASET
 from krita_deepcolor.engine import Options, catalog, colorize
 from krita_deepcolor.engine.imageio import read_image
 from krita_deepcolor.engine.imaging import to_uint8
@@ -147,7 +148,7 @@ def _regimes(sample_id: str, colour: np.ndarray, line8: np.ndarray, curve: bool)
             yield f"dht-{ratio:.2f}", line8, hint8
 
 
-def run(models=(None,), data="~/.cache/krita-deepcolor/dataset", limit=None, exact_only=True,
+def run(models=(None,), data=DEFAULT_DATASET, limit=None, exact_only=True,
         curve=True, max_side=1024, shading=0.0, finishing="hybrid", device="cpu", models_dir=()) -> dict:
     """Score every method on every pair. Returns {(half, regime, method): [per-picture scores]}."""
     engines = {}
@@ -252,7 +253,7 @@ def main(argv=None) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", default="~/.cache/krita-deepcolor/dataset", help="dataset folder")
+    parser.add_argument("--data", default=DEFAULT_DATASET, help="dataset folder")
     parser.add_argument("--model", action="append", help="model name or .onnx path (repeatable; "
                         "default: the shipped default model)")
     parser.add_argument("--models-dir", action="append", default=[])

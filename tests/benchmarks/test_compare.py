@@ -1,8 +1,5 @@
 """The variant comparison: real training steps, a real export, the real benchmark, resumable."""
 
-import subprocess
-import sys
-from pathlib import Path
 
 from benchmarks import compare
 
@@ -25,10 +22,3 @@ def test_compare_trains_exports_and_scores_each_variant_and_resumes(small_datase
     assert model.stat().st_mtime == exported_at  # neither trained nor exported again
     log = (tmp_path / "runs" / "regression.log").read_text()
     assert "starting at step 0 of 2" in log and "already at step 2 (--steps 2): nothing to do" in log
-
-
-def test_the_old_command_still_runs_the_comparison():
-    done = subprocess.run([sys.executable, "-m", "export.compare", "--help"], capture_output=True, text=True,
-                          cwd=Path(__file__).resolve().parents[2], timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("usage: python -m benchmarks.compare") and "--runs" in done.stdout
