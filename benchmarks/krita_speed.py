@@ -154,7 +154,7 @@ def colour_once(width: int, height: int, lines: str) -> dict:
         def deliver(request, outcome):
             probe.marks["deliver start"] = time.perf_counter()
             if outcome.value is not None:
-                results["result"] = outcome.value
+                results["result"] = outcome.value.result  # the engine's Result
             try:
                 return original_deliver(request, outcome)
             finally:

@@ -23,18 +23,21 @@ from .document import (
     is_open,
     layer_name,
     open_documents,
+    selection_bounds,
 )
 from .engine import catalog
 from .engine.errors import EngineError
+from .engine.flats import apply_selection, split_colours
 from .engine.pipeline import Options, Result, colorize
 from .inputs import Inputs, layers_fingerprint, read_inputs
 from .jobs import Outcome, Worker
 from .log import log
 from .model_choice import ModelCache, choose_model
-from .picking import AUTO, pick_layers, picker_entries
+from .palettes import load_palette, palette_names
+from .picking import AUTO, pick_clear, pick_layers, picker_entries
 from .preview import PreviewScheduler
 from .qt import QObject, QTimer, Signal
-from .results import PREVIEW, RESULT, add_result, result_name, update_preview
+from .results import PREVIEW, RESULT, add_result, replaced_result, result_name, update_preview
 from .settings import Settings
 
 WATCH_MS = 250  # how often a running job's document and the live preview's layers are checked
@@ -49,6 +52,35 @@ class Request:
     device: str
     options: Options
     kind: str = RESULT
+    split: bool = False  # one layer per colour
+
+
+@dataclass
+class Coloured:
+    """What the worker hands back: the engine's result and the layer content made from it."""
+
+    result: Result
+    content: object  # RGBA array, or Flats for one layer per colour
+    origin: tuple[int, int]  # where ``content`` goes on the canvas
+
+
+def colour_request(model, request: Request, progress, cancel) -> Coloured:
+    """The worker's job: colour the request's layers, keep the result to the selection (and the
+    earlier result outside it), and split it by colour if asked."""
+    inputs = request.inputs
+    result = colorize(model, inputs.line_rgba, inputs.hint_rgba, request.options, progress, cancel,
+                      clear_rgba=inputs.clear_rgba)
+    rgba, origin = result.rgba, (0, 0)
+    if inputs.area is not None:
+        x, y, w, h = inputs.area
+        if inputs.previous_rgba is not None:
+            rgba = inputs.previous_rgba  # read for this run alone: changed in place
+            rgba[y:y + h, x:x + w] = apply_selection(result.rgba, inputs.coverage, rgba[y:y + h, x:x + w])
+        else:
+            rgba, origin = apply_selection(result.rgba, inputs.coverage), (x, y)
+    cancel.check()
+    content = split_colours(rgba, request.options.palette) if request.split else rgba
+    return Coloured(result, content, origin)
 
 
 class Colorizer(QObject):
@@ -61,7 +93,8 @@ class Colorizer(QObject):
         self.progress = 0  # percent
         self.provider = ""  # what the last run really used: "CPU" or "CUDA"
         self.summary = ""  # the last batch's summary
-        self.picks = (AUTO, AUTO)  # line-art and hint picks: AUTO, NO_HINTS or a layer id
+        self.picks = (AUTO, AUTO, AUTO)  # line art, hints, keep-clear: AUTO, NO_HINTS or a layer id
+        self.auto_gap = None  # the gap size Auto chose in the last run, in pixels
         self._models = ModelCache()
         self._entries = None
         self._current = None  # the running Request
@@ -173,12 +206,23 @@ class Colorizer(QObject):
         if batch is not None and (self._current is None or self._current.kind == PREVIEW):
             self._finish_batch()  # no document of the batch is running: nothing else will end it
 
-    def picker_entries(self) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-        """(label, pick) of the line-art and hint pickers for the active document."""
+    def picker_entries(self) -> tuple[list[tuple[str, str]], ...]:
+        """(label, pick) of the line-art, hint and keep-clear pickers for the active document."""
         return picker_entries(active_document())
 
-    def set_picks(self, line_pick: str, hint_pick: str) -> None:
-        self.picks = (line_pick, hint_pick)  # the live preview notices other layers by their ids
+    def set_picks(self, line_pick: str, hint_pick: str, clear_pick: str = AUTO) -> None:
+        self.picks = (line_pick, hint_pick, clear_pick)  # the live preview notices other layers by id
+
+    def palette_names(self) -> list[str]:
+        return palette_names()
+
+    def coverage_text(self) -> str:
+        """What Colorize colours in the active document: the whole canvas or only the selection."""
+        doc = active_document()
+        area = selection_bounds(doc) if doc is not None else None
+        if area is None:
+            return "Colours the whole canvas (select an area to colour only that)."
+        return f"Colours only the selection ({area[2]}×{area[3]} px); the rest of the result stays."
 
     def _may_start(self) -> bool:
         if self.worker.busy and self._current is not None and self._current.kind == PREVIEW:
@@ -190,12 +234,17 @@ class Colorizer(QObject):
             return False
         return True
 
-    def _prepare(self, doc, line_pick: str, hint_pick: str, kind: str) -> Request:
+    def _prepare(self, doc, line_pick: str, hint_pick: str, clear_pick: str, kind: str) -> Request:
         line, hint = pick_layers(doc, line_pick, hint_pick)
+        clear = pick_clear(doc, clear_pick, line, hint)
         entry = self.current_model()
-        options = Options(**self.settings.engine_options(preview=kind == PREVIEW))
-        return Request(doc=doc, doc_name=document_name(doc), inputs=read_inputs(doc, line, hint), entry=entry,
-                       device=self.settings.device, options=options, kind=kind)
+        preview = kind == PREVIEW
+        palette = load_palette(self.settings.palette) if self.settings.palette else None
+        options = Options(**self.settings.engine_options(preview), palette=palette)
+        inputs = read_inputs(doc, line, hint, clear, None if preview else replaced_result(doc, line))
+        return Request(doc=doc, doc_name=document_name(doc), inputs=inputs, entry=entry,
+                       device=self.settings.device, options=options, kind=kind,
+                       split=self.settings.splits(preview))
 
     def _start(self, request: Request) -> bool:
         if self.busy:  # a preview is stopping
@@ -203,12 +252,11 @@ class Colorizer(QObject):
             return True
         models = self._models
 
-        def task(progress, cancel) -> Result:
+        def task(progress, cancel) -> Coloured:
             progress(0.0, f"loading {request.entry.name}")
             model = models.get(request.entry, request.device)
             cancel.check()
-            return colorize(model, request.inputs.line_rgba, request.inputs.hint_rgba, request.options,
-                            progress, cancel)
+            return colour_request(model, request, progress, cancel)
 
         self._current = request
         self._closed_while_running = False
@@ -264,7 +312,8 @@ class Colorizer(QObject):
             return "Cancelled: nothing was added.", False
         if outcome.error:
             return outcome.error, False
-        result: Result = outcome.value
+        coloured: Coloured = outcome.value
+        result = coloured.result
         self.provider = result.provider
         line = find_node(request.doc, request.inputs.line_id)
         if line is None:
@@ -273,16 +322,24 @@ class Colorizer(QObject):
         name = result_name(request.entry.name, request.kind)
         try:
             if request.kind == PREVIEW:
-                node = update_preview(request.doc, line, result.rgba, name)
+                node = update_preview(request.doc, line, coloured.content, name, coloured.origin)
             else:
-                node = add_result(request.doc, line, result.rgba, name)
+                node = add_result(request.doc, line, coloured.content, name, origin=coloured.origin)
         except EngineError as exc:
             return str(exc), False
         seconds = sum(result.seconds.values())
-        message = (f"Added '{layer_name(node)}' under '{layer_name(line)}' "
-                   f"({result.provider}, {seconds:.1f} s).")
+        what = f"'{layer_name(node)}'"
+        if request.split:
+            count = len(coloured.content.flats)
+            what = f"{what} with {count} colour layer{'s' if count != 1 else ''}"
+        message = f"Added {what} under '{layer_name(line)}' ({result.provider}, {seconds:.1f} s)."
         if request.kind == PREVIEW:
             message = f"Preview updated ({result.provider}, {seconds:.1f} s)."
+        if request.inputs.area is not None:
+            message += " Coloured only the selection."
+        if result.gap_size is not None and request.options.close_gaps is None:
+            self.auto_gap = result.gap_size
+            message += f" Auto closed gaps up to {result.gap_size} px."
         if is_grey(request.doc):
             message += " Grey image: convert it to RGB (Image ▸ Convert Image Color Space) to see colours."
         return message, True
@@ -293,7 +350,7 @@ class Colorizer(QObject):
             if not is_open(doc):
                 continue  # closed while waiting: neither coloured nor skipped
             try:
-                return self._start(self._prepare(doc, AUTO, AUTO, RESULT))
+                return self._start(self._prepare(doc, AUTO, AUTO, AUTO, RESULT))
             except EngineError as exc:
                 batch.skip(document_name(doc), str(exc))
         self._finish_batch()
@@ -320,7 +377,8 @@ class Colorizer(QObject):
         if doc is None:
             return
         try:
-            seen = layers_fingerprint(*pick_layers(doc, *self.picks))
+            line, hint = pick_layers(doc, *self.picks[:2])
+            seen = layers_fingerprint(doc, line, hint, pick_clear(doc, self.picks[2], line, hint))
         except EngineError:
             return
         if not self._preview.due(seen, time.monotonic()):

@@ -41,6 +41,23 @@ def layer_name(node) -> str:
     return node.name()
 
 
+def selection_bounds(doc) -> tuple[int, int, int, int] | None:
+    """(x, y, w, h) of the document's active selection on the canvas, or None when nothing is
+    selected (or only outside the canvas)."""
+    selection = doc.selection()
+    if selection is None or selection.width() <= 0 or selection.height() <= 0:
+        return None
+    x0, y0 = max(selection.x(), 0), max(selection.y(), 0)
+    x1 = min(selection.x() + selection.width(), doc.width())
+    y1 = min(selection.y() + selection.height(), doc.height())
+    return (x0, y0, x1 - x0, y1 - y0) if x1 > x0 and y1 > y0 else None
+
+
+def selection_bytes(doc, area) -> bytes:
+    """The active selection over ``area`` (x, y, w, h): one byte a pixel, 255 = selected."""
+    return bytes(doc.selection().pixelData(*area))
+
+
 def is_grey(doc) -> bool:
     """Whether the document is greyscale: colours written into it show as grey."""
     return doc.colorModel().startswith("GRAY")
@@ -58,6 +75,16 @@ def walk(parent, depth: int = 0):
 def find_node(doc, layer_id: str):
     """The layer with this id if it is (still) in the document, else None."""
     return next((node for node, _ in walk(doc.rootNode()) if node_id(node) == layer_id), None)
+
+
+def scratch_document(name: str, width: int, height: int, model: str, depth: str, profile: str,
+                     resolution: float = 72.0):
+    """A document never shown, for work out of the user's sight (close it when done); None if
+    Krita cannot make one in that colour space."""
+    scratch = Krita.instance().createDocument(width, height, name, model, depth, profile, resolution)
+    if scratch is not None:
+        scratch.setBatchmode(True)
+    return scratch
 
 
 def open_documents() -> list:

@@ -6,47 +6,83 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .document import DocumentError, canvas_size, node_id
+from .document import DocumentError, canvas_size, node_id, selection_bounds, selection_bytes
 from .pixels import content_rect, read_rgba
 
 
 @dataclass
 class Inputs:
-    """What the worker needs, read on the main thread: pixels plus the ids to find layers again."""
+    """What the worker needs, read on the main thread: pixels plus the ids to find layers again.
 
-    line_rgba: object  # (H, W, 4) uint8 sRGB
+    With an active selection, the layers are read over its bounds only (``area``) and
+    ``coverage`` says how much each pixel there is selected."""
+
+    line_rgba: object  # (H, W, 4) uint8 sRGB, over ``area``
     hint_rgba: object | None
     line_id: str
     line_name: str
+    clear_rgba: object | None = None  # keep-clear strokes
+    area: tuple[int, int, int, int] | None = None  # (x, y, w, h) coloured; None: the whole canvas
+    coverage: object | None = None  # (h, w) uint8 over ``area``, 255 = selected
+    previous_rgba: object | None = None  # the earlier result over the canvas, kept outside the selection
 
 
-def read_inputs(doc, line, hint) -> Inputs:
-    """Read the layers over the canvas; an empty hint layer means no hints.
+def selected_area(doc):
+    """(area, coverage) of the active selection, or (None, None) when the whole canvas is coloured
+    (no selection, or all of it selected)."""
+    area = selection_bounds(doc)
+    if area is None:
+        return None, None
+    coverage = np.frombuffer(selection_bytes(doc, area), np.uint8).reshape(area[3], area[2])
+    if area == (0, 0, *canvas_size(doc)) and coverage.min() == 255:
+        return None, None
+    return area, coverage
+
+
+def read_inputs(doc, line, hint, clear=None, previous=None) -> Inputs:
+    """Read the layers over the canvas, or over the selection's bounds when there is one; an
+    empty hint (or keep-clear) layer means none. ``previous``: the result layer a new result
+    replaces, read whole when only a selection is coloured (it stays outside the selection).
 
     Only the part of a layer that can hold pixels is read and checked (``content_rect``).
     """
     doc.waitForDone()  # strokes still being applied would be read half-done
     width, height = canvas_size(doc)
+    area, coverage = selected_area(doc)
+    where = " inside the selection" if area else ""
+    box = area or (0, 0, width, height)
     x, y, w, h = content_rect(line, width, height)
-    line_rgba = read_rgba(line, width, height, content_only=True)
-    used = line_rgba[y:y + h, x:x + w]
-    if not w or not used[:, :, 3].any():
-        raise DocumentError(f"the line-art layer '{line.name()}' is empty: draw on it or pick another layer")
+    line_rgba = read_rgba(line, width, height, content_only=True, area=box)
+    if not w or not line_rgba[:, :, 3].any():
+        advice = "draw on it, pick another layer or select another part" if area else \
+            "draw on it or pick another layer"
+        raise DocumentError(f"the line-art layer '{line.name()}' is empty{where}: {advice}")
     # One plain colour over the whole canvas (e.g. a white background taken for line art); a layer
     # with pixels and transparency around them is never that.
-    if (w, h) == (width, height) and line_rgba.size > 4:
+    if _covers((x, y, w, h), box) and line_rgba.size > 4:
         packed = line_rgba.view(np.uint32)  # one number a pixel: two passes, no copy of the canvas
         if packed.min() == packed.max():
-            raise DocumentError(f"the line-art layer '{line.name()}' is one plain colour, no line art: name "
-                                "the line-art layer 'lines' or pick it in the Deepcolor docker")
-    hint_rgba = None
-    if hint is not None:
-        x, y, w, h = content_rect(hint, width, height)
-        if w:
-            hint_rgba = read_rgba(hint, width, height, content_only=True)
-            if not hint_rgba[y:y + h, x:x + w, 3].any():
-                hint_rgba = None
-    return Inputs(line_rgba, hint_rgba, node_id(line), line.name())
+            raise DocumentError(f"the line-art layer '{line.name()}' is one plain colour{where}, no line "
+                                "art: name the line-art layer 'lines' or pick it in the Deepcolor docker")
+    previous_rgba = None
+    if area is not None and previous is not None:
+        previous_rgba = read_rgba(previous, width, height, content_only=True)
+    return Inputs(line_rgba, _strokes(hint, width, height, box), node_id(line), line.name(),
+                  clear_rgba=_strokes(clear, width, height, box), area=area, coverage=coverage,
+                  previous_rgba=previous_rgba)
+
+
+def _covers(rect, box) -> bool:
+    return (rect[0] <= box[0] and rect[1] <= box[1] and rect[0] + rect[2] >= box[0] + box[2]
+            and rect[1] + rect[3] >= box[1] + box[3])
+
+
+def _strokes(node, width: int, height: int, box):
+    """A layer of strokes (hints, keep-clear) over ``box``, or None if there is none or it is empty."""
+    if node is None or not content_rect(node, width, height)[2]:
+        return None
+    rgba = read_rgba(node, width, height, content_only=True, area=box)
+    return rgba if rgba[:, :, 3].any() else None
 
 
 def layer_signature(node) -> bytes:
@@ -58,9 +94,10 @@ def layer_signature(node) -> bytes:
     return bytes(bits) + repr((bounds.x(), bounds.y(), bounds.width(), bounds.height())).encode()
 
 
-def layers_fingerprint(line, hint) -> list:
-    """What the live preview compares to notice that the picked layers or their content changed."""
-    seen = [node_id(line), layer_signature(line)]
-    if hint is not None:
-        seen += [node_id(hint), layer_signature(hint)]
+def layers_fingerprint(doc, *layers) -> list:
+    """What the live preview compares to notice that the picked layers (None: not picked), their
+    content or the selection changed."""
+    seen = [selection_bounds(doc)]
+    for node in layers:
+        seen += [node_id(node), layer_signature(node)] if node is not None else [None]
     return seen

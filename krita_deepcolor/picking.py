@@ -12,13 +12,23 @@ AUTO, NO_HINTS = "auto", "none"  # the layer pickers' choices besides a layer's 
 
 LINE_WORDS = {"line", "lines", "lineart", "linework", "ink", "inks", "inking", "outline", "outlines"}
 HINT_WORDS = {"hint", "hints", "colour", "colours", "color", "colors", "colorhint", "colourhint"}
+# The keep-clear layer: strokes on it mark regions that stay transparent.
+CLEAR_WORDS = {"clear", "keepclear", "transparent"}
 BACKGROUND_WORDS = {"background", "bg", "paper", "backdrop"}
 
 
 def user_layers(doc) -> list[tuple[object, int]]:
-    """(node, depth) of the layers a user may pick, ours left out."""
+    """(node, depth) of the layers a user may pick: ours (and the colour layers inside a group
+    of ours) left out."""
     registry = Registry(doc)
-    return [(node, depth) for node, depth in walk(doc.rootNode()) if not registry.is_ours(node)]
+    layers, inside_ours = [], None  # the depth of the group of ours being skipped
+    for node, depth in walk(doc.rootNode()):
+        if inside_ours is not None and depth > inside_ours:
+            continue
+        inside_ours = depth if registry.is_ours(node) else None
+        if inside_ours is None:
+            layers.append((node, depth))
+    return layers
 
 
 @dataclass(frozen=True)
@@ -34,26 +44,30 @@ def layer_choices(doc) -> list[LayerChoice]:
     return [LayerChoice(node_id(node), node.name(), depth) for node, depth in user_layers(doc)]
 
 
-def auto_pick_names(doc) -> tuple[str | None, str | None]:
-    """Names of the layers AUTO would pick now, for the pickers' "Automatic" entries."""
+def auto_pick_names(doc) -> tuple[str | None, str | None, str | None]:
+    """Names of the layers AUTO would pick now (line art, hints, keep-clear), for the pickers'
+    "Automatic" entries."""
     line = auto_line_layer(doc)
     hint = auto_hint_layer(doc, line)
-    return (line.name() if line is not None else None, hint.name() if hint is not None else None)
+    clear = auto_clear_layer(doc, line, hint)
+    return tuple(node.name() if node is not None else None for node in (line, hint, clear))
 
 
-def picker_entries(doc) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """(label, pick) of the docker's line-art and hint pickers for ``doc`` (None: no document).
+def picker_entries(doc) -> tuple[list[tuple[str, str]], ...]:
+    """(label, pick) of the docker's line-art, hint and keep-clear pickers for ``doc`` (None: no
+    document).
 
-    "Automatic" first, naming the layer it would take now; the hint picker also offers "None";
-    then every layer a user may pick, indented by its depth in groups.
+    "Automatic" first, naming the layer it would take now; the hint and keep-clear pickers also
+    offer "None"; then every layer a user may pick, indented by its depth in groups.
     """
     choices = layer_choices(doc) if doc is not None else []
-    line_name, hint_name = auto_pick_names(doc) if doc is not None else (None, None)
+    line_name, hint_name, clear_name = auto_pick_names(doc) if doc is not None else (None, None, None)
     layers = [("    " * choice.depth + choice.name, choice.layer_id) for choice in choices]
 
     def automatic(name):
         return f"Automatic ({name or 'none found'})", AUTO
-    return [automatic(line_name), *layers], [automatic(hint_name), ("None", NO_HINTS), *layers]
+    return ([automatic(line_name), *layers], [automatic(hint_name), ("None", NO_HINTS), *layers],
+            [automatic(clear_name), ("None", NO_HINTS), *layers])
 
 
 def _named_like(node, words) -> bool:
@@ -68,6 +82,8 @@ def _distrust(node, hint) -> str | None:
     """Why the active layer must not be taken as line art, or None if it may be."""
     if _named_like(node, HINT_WORDS) or (hint is not None and node_id(node) == node_id(hint)):
         return "is the hint layer"
+    if _named_like(node, CLEAR_WORDS):
+        return "is the keep-clear layer"
     if _named_like(node, BACKGROUND_WORDS):
         return "is the background"
     if _is_empty(node):
@@ -89,7 +105,8 @@ def auto_line_layer(doc, hint=None):
     named so, which is then reported as empty); without such names the active layer, unless
     it is the hint layer (``hint`` or named like hints), a background, or has nothing on it.
     """
-    named = [node for node, _ in user_layers(doc) if _named_like(node, LINE_WORDS)]
+    named = [node for node, _ in user_layers(doc)
+             if _named_like(node, LINE_WORDS) and not _named_like(node, CLEAR_WORDS)]
     if named:
         return next((node for node in named if not _is_empty(node)), named[0])
     active = _active_user_layer(doc)
@@ -102,8 +119,30 @@ def auto_hint_layer(doc, line):
     """The topmost layer named like hints (never the line art itself); None means no hints."""
     line_id = node_id(line) if line is not None else None
     return next((node for node, _ in user_layers(doc)
-                 if _named_like(node, HINT_WORDS) and not _named_like(node, LINE_WORDS)
+                 if _named_like(node, HINT_WORDS) and not _named_like(node, LINE_WORDS | CLEAR_WORDS)
                  and node_id(node) != line_id), None)
+
+
+def auto_clear_layer(doc, line, hint):
+    """The topmost layer named like "Clear" (never the line art or the hints); None: no key."""
+    taken = {node_id(node) for node in (line, hint) if node is not None}
+    return next((node for node, _ in user_layers(doc)
+                 if _named_like(node, CLEAR_WORDS) and node_id(node) not in taken), None)
+
+
+def pick_clear(doc, clear_pick: str, line, hint):
+    """Resolve the keep-clear picker (AUTO, NO_HINTS or a layer id) to a layer or None."""
+    if clear_pick == NO_HINTS:
+        return None
+    if clear_pick == AUTO:
+        return auto_clear_layer(doc, line, hint)
+    clear = find_node(doc, clear_pick)
+    if clear is None:
+        raise DocumentError("the chosen keep-clear layer is gone: pick another one, or None")
+    if any(node is not None and node_id(node) == node_id(clear) for node in (line, hint)):
+        raise DocumentError("the keep-clear layer must be a layer of its own, not the line art or the "
+                            "hints: pick another one, or None")
+    return clear
 
 
 def _no_line_art(doc, hint) -> DocumentError:

@@ -12,9 +12,8 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from krita import Krita
 
-from .document import DocumentError
+from .document import DocumentError, scratch_document
 from .qt import QByteArray
 
 WORK_PROFILES = ("sRGB-elle-V2-srgbtrc.icc", "sRGB built-in")  # 8-bit sRGB: no conversion needed
@@ -45,13 +44,11 @@ WORK_SPACE = ColorSpace("RGBA", "U8", WORK_PROFILES[0])
 
 def convert(data, width: int, height: int, source: ColorSpace, target: ColorSpace) -> QByteArray:
     """Raw pixel bytes from one colour space to another, converted by Krita itself."""
-    app = Krita.instance()
-    scratch = app.createDocument(width, height, "krita-deepcolor conversion", source.model, source.depth,
-                                 source.profile, 72.0)
+    scratch = scratch_document("krita-deepcolor conversion", width, height, source.model, source.depth,
+                               source.profile)
     if scratch is None:
         raise DocumentError(f"Krita cannot convert {source} pixels: {CONVERT_HOWTO}")
     try:
-        scratch.setBatchmode(True)
         layer = scratch.rootNode().childNodes()[0]
         layer.setPixelData(data, 0, 0, width, height)
         if not scratch.setColorSpace(target.model, target.depth, target.profile):
@@ -78,7 +75,13 @@ def content_rect(node, width: int, height: int) -> tuple[int, int, int, int]:
     return x0, y0, x1 - x0, y1 - y0
 
 
-def read_rgba(node, width: int, height: int, content_only: bool = False) -> np.ndarray:
+def _intersect(a, b):
+    x0, y0 = max(a[0], b[0]), max(a[1], b[1])
+    x1, y1 = min(a[0] + a[2], b[0] + b[2]), min(a[1] + a[3], b[1] + b[3])
+    return (x0, y0, x1 - x0, y1 - y0) if x1 > x0 and y1 > y0 else (0, 0, 0, 0)
+
+
+def read_rgba(node, width: int, height: int, content_only: bool = False, area=None) -> np.ndarray:
     """The node's projection over the canvas (0, 0, width, height) as (H, W, 4) uint8 sRGB RGBA.
 
     The projection is what the layer shows: a group's composite, a paint layer with its masks,
@@ -87,10 +90,13 @@ def read_rgba(node, width: int, height: int, content_only: bool = False) -> np.n
     converted straight into its place; the rest of the canvas is left to zero pages, which cost
     nothing until touched. Fully transparent pixels then read as transparent black, whatever
     colour they keep in Krita (the engine never looks at it).
+    ``area`` (x, y, w, h): read only that part of the canvas, as an (h, w, 4) array.
     """
+    area = area or (0, 0, width, height)
     x, y, w, h = content_rect(node, width, height) if content_only else (0, 0, width, height)
+    x, y, w, h = _intersect((x, y, w, h), area)
     if not w:
-        return np.zeros((height, width, 4), np.uint8)
+        return np.zeros((area[3], area[2], 4), np.uint8)
     data = node.projectionPixelData(x, y, w, h)
     space = ColorSpace.of(node)
     if not space.is_work_space:
@@ -98,10 +104,11 @@ def read_rgba(node, width: int, height: int, content_only: bool = False) -> np.n
     # Krita's 8-bit layout is B, G, R, A. The bytes are Krita's fresh copy: swapped in place,
     # and the array keeps them alive.
     bgra = np.frombuffer(memoryview(data), np.uint8).reshape(h, w, 4)
-    if (w, h) == (width, height):
+    if (x, y, w, h) == tuple(area):
         return cv2.cvtColor(bgra, cv2.COLOR_BGRA2RGBA, dst=bgra)
-    rgba = np.zeros((height, width, 4), np.uint8)
-    cv2.cvtColor(bgra, cv2.COLOR_BGRA2RGBA, dst=rgba[y:y + h, x:x + w])
+    rgba = np.zeros((area[3], area[2], 4), np.uint8)
+    left, top = x - area[0], y - area[1]
+    cv2.cvtColor(bgra, cv2.COLOR_BGRA2RGBA, dst=rgba[top:top + h, left:left + w])
     return rgba
 
 
@@ -139,15 +146,31 @@ def encode_rgba(rgba: np.ndarray, space: ColorSpace):
     return convert(data, width, height, WORK_SPACE, space)
 
 
-def write_rgba(node, rgba: np.ndarray) -> None:
-    """Fill ``node`` (a paint layer of ours, never the user's) with ``rgba`` at the canvas origin.
+def write_rgba(node, rgba: np.ndarray, origin: tuple[int, int] = (0, 0)) -> None:
+    """Fill ``node`` (a paint layer of ours, never the user's) with ``rgba`` placed at ``origin``
+    on the canvas; the layer is transparent everywhere else.
 
     Only the part that changes is written: the pixels of ``rgba`` that are not transparent black,
-    and whatever the layer held before (cleared where ``rgba`` is transparent black).
+    and whatever the layer held before (cleared where ``rgba`` does not cover it or is
+    transparent black).
     """
     height, width = rgba.shape[:2]
-    x, y, w, h = _union(_used_rect(rgba), content_rect(node, width, height))
+    left, top = origin
+    used = _used_rect(rgba)
+    used = (used[0] + left, used[1] + top, used[2], used[3])
+    extent = node.bounds()
+    held = content_rect(node, extent.x() + extent.width(), extent.y() + extent.height())
+    x, y, w, h = _union(used, held)
     if not w or not h:
         return
-    data = encode_rgba(rgba[y:y + h, x:x + w], ColorSpace.of(node))
+    inside = _intersect((x, y, w, h), (left, top, width, height))
+    if inside == (x, y, w, h):
+        pixels = rgba[y - top:y - top + h, x - left:x - left + w]
+    else:  # what the layer held outside ``rgba``: cleared
+        pixels = np.zeros((h, w, 4), np.uint8)
+        if inside[2]:
+            ix, iy, iw, ih = inside
+            source = rgba[iy - top:iy - top + ih, ix - left:ix - left + iw]
+            pixels[iy - y:iy - y + ih, ix - x:ix - x + iw] = source
+    data = encode_rgba(pixels, ColorSpace.of(node))
     node.setPixelData(data, x, y, w, h)

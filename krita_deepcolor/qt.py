@@ -12,6 +12,7 @@ from PyQt5.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSlider,
+    QSpinBox,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -21,4 +22,4 @@ Signal = pyqtSignal
 
 __all__ = ["QByteArray", "QObject", "Qt", "QTimer", "Signal", "QImage", "QCheckBox", "QComboBox",
            "QFileDialog", "QFormLayout", "QHBoxLayout", "QLabel", "QProgressBar", "QPushButton",
-           "QSlider", "QToolButton", "QVBoxLayout", "QWidget"]
+           "QSlider", "QSpinBox", "QToolButton", "QVBoxLayout", "QWidget"]

@@ -5,7 +5,8 @@ document annotation (saved in the .kra), together with the line-art layer they c
 recorded layer still counts as ours only while its name starts with ``RESULT_PREFIX``, so
 renaming a result keeps it from ever being replaced. Replacing is "add the new layer, then
 remove the old ones", both undoable; the new layer goes on the far side of the old one, so a
-single undo (which restores the old layer) shows the previous colouring again.
+single undo (which restores the old layer) shows the previous colouring again. A result split
+into one layer per colour is a group of ours; the colour layers inside it are not recorded.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from __future__ import annotations
 import json
 import time
 
-from .document import DocumentError, node_id, walk
+from .document import DocumentError, find_node, node_id, scratch_document, walk
+from .engine.flats import Flats
 from .pixels import write_rgba
 from .qt import QByteArray
 
@@ -92,22 +94,67 @@ def _closest_first(line, nodes) -> list:
     return sorted(nodes, key=distance)
 
 
-def add_result(doc, line, rgba, name: str, kind: str = RESULT):
-    """Add ``rgba`` as a new layer colouring ``line``, replacing earlier ones; returns the layer.
+def replaced_result(doc, line):
+    """The result layer (or group) a new result for ``line`` would replace, nearest first; None."""
+    results = _closest_first(line, Registry(doc).layers_for(line, (RESULT,)))
+    return results[0] if results else None
 
-    A result replaces earlier results and previews of the same line art; a preview replaces
-    earlier previews. The pixels are set before the layer is inserted (setting pixels is not
-    undoable, inserting is).
+
+def _colour_group(doc, name: str, flats: Flats, origin: tuple[int, int]):
+    """A group named ``name`` holding one paint layer per flat colour (the first on top), built in
+    a scratch document of the same size and colour space; returns (the group, the scratch document,
+    to be closed once the group was copied out of it).
+
+    Built there because adding a layer to a group records a step in the document's undo history
+    (one per colour), and a group Krita never composited shows nothing when it is added. In the
+    scratch document neither matters: each layer added to the group composites its own part,
+    and the finished group goes into the user's document as a single step.
+    """
+    scratch = scratch_document("krita-deepcolor layers", doc.width(), doc.height(), doc.colorModel(),
+                               doc.colorDepth(), doc.colorProfile(), doc.resolution())
+    if scratch is None:
+        raise DocumentError(f"Krita could not make the layers for '{name}'")
+    for layer in scratch.rootNode().childNodes():
+        layer.remove()
+    group = scratch.createGroupLayer(name)
+    scratch.rootNode().addChildNode(group, None)
+    for number in reversed(range(len(flats.flats))):
+        flat = flats.flats[number]
+        layer = scratch.createNode(flat.name, "paintlayer")
+        write_rgba(layer, flats.layer(number), (origin[0] + flat.rect[0], origin[1] + flat.rect[1]))
+        group.addChildNode(layer, None)
+    scratch.waitForDone()
+    return group.duplicate(), scratch
+
+
+def add_result(doc, line, content, name: str, kind: str = RESULT, origin: tuple[int, int] = (0, 0)):
+    """Add ``content`` as a new layer colouring ``line``, replacing earlier ones; returns the layer.
+
+    ``content``: an RGBA array placed at ``origin`` on the canvas, or ``Flats`` (one colour per
+    layer) that become a group of layers, one per colour. A result replaces earlier results and
+    previews of the same line art; a preview replaces earlier previews. The pixels are set (and
+    a group filled) before the layer is inserted: setting pixels is not undoable, inserting is,
+    so that inserting and removing the old layers are all the history holds.
     """
     registry = Registry(doc)
     replaced = registry.layers_for(line, (RESULT, PREVIEW) if kind == RESULT else (PREVIEW,))
-    node = doc.createNode(name, "paintlayer")
-    write_rgba(node, rgba)
-    above, mode = _placement(line, {node_id(old) for old in replaced})
-    if mode:
-        node.setBlendingMode(mode)
-    if not line.parentNode().addChildNode(node, above):
-        raise DocumentError(f"Krita refused to add the layer '{name}'")
+    scratch = None
+    try:
+        if isinstance(content, Flats):
+            node, scratch = _colour_group(doc, name, content, origin)
+        else:
+            node = doc.createNode(name, "paintlayer")
+            write_rgba(node, content, origin)
+        above, mode = _placement(line, {node_id(old) for old in replaced})
+        if mode:
+            node.setBlendingMode(mode)
+        if not line.parentNode().addChildNode(node, above):
+            raise DocumentError(f"Krita refused to add the layer '{name}'")
+        if scratch is not None:  # the copy's handle still points at the scratch document
+            node = find_node(doc, node_id(node))
+    finally:
+        if scratch is not None:
+            scratch.close()
     registry.add(node, line, kind)
     registry.save()
     # Farthest first: the last removal is the one a single undo brings back, the closest one.
@@ -116,7 +163,7 @@ def add_result(doc, line, rgba, name: str, kind: str = RESULT):
     return node
 
 
-def update_preview(doc, line, rgba, name: str):
+def update_preview(doc, line, rgba, name: str, origin: tuple[int, int] = (0, 0)):
     """Show a live preview: repaint the existing preview layer in place, or add one.
 
     Repainting in place keeps previews out of the undo history, so each undo still takes back
@@ -124,9 +171,9 @@ def update_preview(doc, line, rgba, name: str):
     """
     existing = Registry(doc).layers_for(line, (PREVIEW,))
     if not existing:
-        return add_result(doc, line, rgba, name, PREVIEW)
+        return add_result(doc, line, rgba, name, PREVIEW, origin)
     node = existing[0]
-    write_rgba(node, rgba)
+    write_rgba(node, rgba, origin)
     node.setName(name)
     doc.refreshProjection()
     return node

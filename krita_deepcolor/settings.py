@@ -21,10 +21,14 @@ SHADING = 0.5  # how much of the network's light and dark "shaded" keeps
 # first two match the command line's defaults.
 OUTPUTS = {
     "under": ("Flat colours under the line art", {"finishing": "hybrid", "shading": 0.0}),
+    "split": ("Flat colours, one layer per colour", {"finishing": "hybrid", "shading": 0.0}),
     "with_lines": ("Flat colours with lines", {"finishing": "hybrid", "shading": 0.0, "with_lines": True}),
     "shaded": ("Shaded colours under the line art", {"finishing": "hybrid", "shading": SHADING}),
     "raw": ("Raw network output", {"finishing": "raw"}),
 }
+SPLIT = "split"  # the output whose result is a group with one layer per colour
+AUTO_GAPS = -1  # close_gaps: chosen from the line width
+MAX_GAPS = 100  # the docker's largest gap size in pixels
 
 
 @dataclass
@@ -36,6 +40,8 @@ class Settings:
     output: str = "under"
     live_preview: bool = False
     models_dir: str = ""  # the user's model folder; empty = the default one
+    close_gaps: int = AUTO_GAPS  # pixels, 0 = close none
+    palette: str = ""  # a Krita palette the hint colours snap to; empty = none
 
     @classmethod
     def load(cls) -> Settings:
@@ -50,6 +56,7 @@ class Settings:
         settings.resolution = settings.resolution if settings.resolution in RESOLUTIONS else "balanced"
         settings.output = settings.output if settings.output in OUTPUTS else "under"
         settings.hint_strength = min(max(settings.hint_strength, 0), 200)
+        settings.close_gaps = min(max(settings.close_gaps, AUTO_GAPS), MAX_GAPS)
         return settings
 
     def save(self) -> None:
@@ -64,9 +71,14 @@ class Settings:
         return RESOLUTIONS[PREVIEW_RESOLUTION if preview else self.resolution][1]
 
     def engine_options(self, preview: bool = False) -> dict:
-        """Keyword arguments for the engine's ``Options``."""
+        """Keyword arguments for the engine's ``Options`` (all but the palette)."""
         return dict(max_side=self.max_side(preview), hint_strength=self.hint_strength / 100.0,
+                    close_gaps=None if self.close_gaps == AUTO_GAPS else self.close_gaps,
                     **OUTPUTS[self.output][1])
+
+    def splits(self, preview: bool = False) -> bool:
+        """Whether the result is one layer per colour (a live preview is always one layer)."""
+        return self.output == SPLIT and not preview
 
 
 def default_models_dir() -> str:

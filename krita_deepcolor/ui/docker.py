@@ -14,13 +14,17 @@ from ..qt import (
     QProgressBar,
     QPushButton,
     QSlider,
+    QSpinBox,
     Qt,
+    QTimer,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 from ..root import shared_colorizer
-from ..settings import DEVICES, OUTPUTS, RESOLUTIONS
+from ..settings import AUTO_GAPS, DEVICES, MAX_GAPS, OUTPUTS, RESOLUTIONS
+
+COVERAGE_MS = 500  # how often the docker looks whether the active document has a selection
 
 
 class RefreshingComboBox(QComboBox):
@@ -48,6 +52,8 @@ class DeepcolorPanel(QWidget):
 
         self.line_combo = RefreshingComboBox(self.refresh_layers)
         self.hint_combo = RefreshingComboBox(self.refresh_layers)
+        self.clear_combo = RefreshingComboBox(self.refresh_layers)
+        self.clear_combo.setToolTip("Strokes on this layer (any colour) mark regions that stay transparent")
         self.model_combo = RefreshingComboBox(self.refresh_models)
         self.model_refresh = QToolButton(text="↻", toolTip="Look for models again")
         self.model_folder = QToolButton(text="…", toolTip="Choose your model folder")
@@ -63,6 +69,14 @@ class DeepcolorPanel(QWidget):
         self.output_combo = QComboBox()
         for key, (label, _options) in OUTPUTS.items():
             self.output_combo.addItem(label, key)
+        self.gaps_spin = QSpinBox(minimum=AUTO_GAPS, maximum=MAX_GAPS, suffix=" px", specialValueText="Auto")
+        self.gaps_spin.setToolTip("Gaps in the lines up to this wide are closed before flooding; 0 closes "
+                                  "none; Auto chooses from the line width")
+        self.gaps_label = QLabel()
+        self.palette_combo = RefreshingComboBox(self.refresh_palettes)
+        self.palette_combo.setToolTip("Hint colours snap to the nearest colour of this Krita palette, so "
+                                      "every page gets the same colours")
+        self.coverage = QLabel(wordWrap=True)
         self.live_preview = QCheckBox("Live preview while painting hints")
         self.colorize_button = QPushButton("Colorize")
         self.colorize_all_button = QPushButton("Colorize all open documents")
@@ -74,6 +88,7 @@ class DeepcolorPanel(QWidget):
         form = QFormLayout()
         form.addRow("Line art", self.line_combo)
         form.addRow("Hints", self.hint_combo)
+        form.addRow("Keep clear", self.clear_combo)
         model_row = QHBoxLayout()
         model_row.addWidget(self.model_combo, 1)
         model_row.addWidget(self.model_refresh)
@@ -89,12 +104,18 @@ class DeepcolorPanel(QWidget):
         form.addRow("Hint strength", strength_row)
         form.addRow("Resolution", self.resolution_combo)
         form.addRow("Output", self.output_combo)
+        gaps_row = QHBoxLayout()
+        gaps_row.addWidget(self.gaps_spin)
+        gaps_row.addWidget(self.gaps_label, 1)
+        form.addRow("Close gaps", gaps_row)
+        form.addRow("Palette", self.palette_combo)
         buttons = QHBoxLayout()
         buttons.addWidget(self.colorize_button, 1)
         buttons.addWidget(self.cancel_button)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.live_preview)
+        layout.addWidget(self.coverage)
         layout.addLayout(buttons)
         layout.addWidget(self.colorize_all_button)
         layout.addWidget(self.progress)
@@ -106,12 +127,18 @@ class DeepcolorPanel(QWidget):
         _select_data(self.resolution_combo, settings.resolution)
         _select_data(self.output_combo, settings.output)
         self.strength_slider.setValue(settings.hint_strength)
+        self.gaps_spin.setValue(settings.close_gaps)
         self.live_preview.setChecked(settings.live_preview)
         self.refresh_layers()
         self.refresh_models()
+        self.refresh_palettes()
 
         self.line_combo.activated.connect(self._picks_changed)
         self.hint_combo.activated.connect(self._picks_changed)
+        self.clear_combo.activated.connect(self._picks_changed)
+        self.gaps_spin.valueChanged.connect(lambda value: colorizer.update_settings(close_gaps=value))
+        self.palette_combo.activated.connect(
+            lambda: colorizer.update_settings(palette=self.palette_combo.currentData() or ""))
         self.model_combo.activated.connect(
             lambda: colorizer.update_settings(model=self.model_combo.currentData() or ""))
         self.model_refresh.clicked.connect(lambda: self.refresh_models(rescan=True))
@@ -128,7 +155,22 @@ class DeepcolorPanel(QWidget):
         self.colorize_all_button.clicked.connect(colorizer.colorize_all)
         self.cancel_button.clicked.connect(colorizer.cancel)
         colorizer.changed.connect(self.render)
+        # Krita tells plugins nothing when the selection changes: look now and then, while shown
+        self._coverage_timer = QTimer(self, interval=COVERAGE_MS)
+        self._coverage_timer.timeout.connect(self.show_coverage)
         self.render()
+
+    def showEvent(self, event):
+        self.show_coverage()
+        self._coverage_timer.start()
+        super().showEvent(event)
+
+    def hideEvent(self, event):
+        self._coverage_timer.stop()
+        super().hideEvent(event)
+
+    def show_coverage(self):
+        self.coverage.setText(self.colorizer.coverage_text())
 
     # ---- from the colorizer to the widgets
 
@@ -145,18 +187,29 @@ class DeepcolorPanel(QWidget):
         self.summary.setVisible(bool(colorizer.summary.count("\n")))
         self.provider_label.setText(f"running on {colorizer.provider}" if colorizer.provider else "")
         self.strength_label.setText(f"{colorizer.settings.hint_strength} %")
+        auto = colorizer.settings.close_gaps == AUTO_GAPS and colorizer.auto_gap is not None
+        self.gaps_label.setText(f"last run: {colorizer.auto_gap} px" if auto else "")
         if self.live_preview.isChecked() != colorizer.settings.live_preview:
             self.live_preview.setChecked(colorizer.settings.live_preview)
 
     def refresh_layers(self):
-        line_entries, hint_entries = self.colorizer.picker_entries()
-        for combo, entries in ((self.line_combo, line_entries), (self.hint_combo, hint_entries)):
+        combos = (self.line_combo, self.hint_combo, self.clear_combo)
+        for combo, entries in zip(combos, self.colorizer.picker_entries(), strict=True):
             keep = combo.currentData()
             combo.clear()
             for label, data in entries:
                 combo.addItem(label, data)
             _select_data(combo, keep)
         self._picks_changed()
+        self.show_coverage()
+
+    def refresh_palettes(self):
+        combo = self.palette_combo
+        combo.clear()
+        combo.addItem("None", None)
+        for name in self.colorizer.palette_names():
+            combo.addItem(name, name)
+        _select_data(combo, self.colorizer.settings.palette or None)
 
     def refresh_models(self, rescan: bool = False):
         combo = self.model_combo
@@ -179,7 +232,8 @@ class DeepcolorPanel(QWidget):
     # ---- from the widgets to the colorizer
 
     def _picks_changed(self):
-        self.colorizer.set_picks(self.line_combo.currentData(), self.hint_combo.currentData())
+        self.colorizer.set_picks(self.line_combo.currentData(), self.hint_combo.currentData(),
+                                 self.clear_combo.currentData())
 
     def _strength_changed(self, value: int):
         self.colorizer.update_settings(hint_strength=value)

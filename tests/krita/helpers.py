@@ -96,6 +96,8 @@ def stack(parent) -> list[str]:
 
 
 def pixels(node, doc) -> np.ndarray:
+    if node.type() == "grouplayer":
+        doc.waitForDone()  # Krita composites a group's projection in the background
     return read_rgba(node, doc.width(), doc.height())
 
 

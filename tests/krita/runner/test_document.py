@@ -89,7 +89,7 @@ def test_an_empty_layer_named_like_line_art_gives_way_to_the_next_one(make_doc):
     lines = add_layer(doc, "Lines", line_art(96, 64))
     add_layer(doc, "Lines")  # on top, nothing drawn on it
     assert node_id(pick_layers(doc)[0]) == node_id(lines)
-    assert auto_pick_names(doc) == ("Lines", None)
+    assert auto_pick_names(doc) == ("Lines", None, None)
 
 
 def test_results_are_never_picked_and_not_listed(make_doc):
