@@ -69,7 +69,7 @@ def colour_request(model, request: Request, progress, cancel) -> Coloured:
     earlier result outside it), and split it by colour if asked."""
     inputs = request.inputs
     result = colorize(model, inputs.line_rgba, inputs.hint_rgba, request.options, progress, cancel,
-                      clear_rgba=inputs.clear_rgba)
+                      clear_rgba=inputs.clear_rgba, partial=inputs.area is not None)
     rgba, origin = result.rgba, (0, 0)
     if inputs.area is not None:
         x, y, w, h = inputs.area

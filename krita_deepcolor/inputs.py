@@ -67,9 +67,9 @@ def read_inputs(doc, line, hint, clear=None, previous=None) -> Inputs:
     previous_rgba = None
     if area is not None and previous is not None:
         previous_rgba = read_rgba(previous, width, height, content_only=True)
-    return Inputs(line_rgba, _strokes(hint, width, height, box), node_id(line), line.name(),
-                  clear_rgba=_strokes(clear, width, height, box), area=area, coverage=coverage,
-                  previous_rgba=previous_rgba)
+    return Inputs(line_rgba, _strokes(hint, width, height, box, "hint"), node_id(line), line.name(),
+                  clear_rgba=_strokes(clear, width, height, box, "keep-clear"), area=area,
+                  coverage=coverage, previous_rgba=previous_rgba)
 
 
 def _covers(rect, box) -> bool:
@@ -77,12 +77,22 @@ def _covers(rect, box) -> bool:
             and rect[1] + rect[3] >= box[1] + box[3])
 
 
-def _strokes(node, width: int, height: int, box):
-    """A layer of strokes (hints, keep-clear) over ``box``, or None if there is none or it is empty."""
+def _strokes(node, width: int, height: int, box, what: str):
+    """A layer of strokes (hints, keep-clear) over ``box``, or None if there is none or it is empty.
+
+    Strokes covering all of a selection are fine, an opaque layer (a background picked as hints)
+    is not: the engine can only tell the two apart on the whole canvas, so here it is told.
+    """
     if node is None or not content_rect(node, width, height)[2]:
         return None
     rgba = read_rgba(node, width, height, content_only=True, area=box)
-    return rgba if rgba[:, :, 3].any() else None
+    if not rgba[:, :, 3].any():
+        return None
+    if rgba[:, :, 3].min() == 255 and tuple(box) != (0, 0, width, height):
+        if read_rgba(node, width, height, content_only=True)[:, :, 3].min() == 255:
+            raise DocumentError(f"the {what} layer '{node.name()}' is fully opaque: paint {what} strokes on "
+                                "a transparent layer")
+    return rgba
 
 
 def layer_signature(node) -> bytes:

@@ -67,14 +67,17 @@ class Result:
     gap_size: int | None = None  # hybrid: gaps up to this many canvas pixels were closed
 
 
-def check_layers(line_rgba: np.ndarray, hint_rgba: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+def check_layers(line_rgba: np.ndarray, hint_rgba: np.ndarray | None,
+                 partial: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
     """Validate shapes and content; returns the layers as RGBA."""
     line_rgba = as_rgba(line_rgba, "line art")
-    return line_rgba, _strokes(hint_rgba, line_rgba, "hints")
+    return line_rgba, _strokes(hint_rgba, line_rgba, "hints", partial)
 
 
-def _strokes(rgba: np.ndarray | None, line_rgba: np.ndarray, what: str) -> np.ndarray | None:
-    """A layer of strokes on transparency (hints, keep-clear strokes) as RGBA; None if empty."""
+def _strokes(rgba: np.ndarray | None, line_rgba: np.ndarray, what: str,
+             partial: bool = False) -> np.ndarray | None:
+    """A layer of strokes on transparency (hints, keep-clear strokes) as RGBA; None if empty.
+    ``partial``: the layer is a part of the canvas, which one stroke may cover whole."""
     if rgba is None:
         return None
     rgba = as_rgba(rgba, what)
@@ -85,7 +88,7 @@ def _strokes(rgba: np.ndarray | None, line_rgba: np.ndarray, what: str) -> np.nd
     alpha = cv2.extractChannel(np.ascontiguousarray(rgba), 3)
     if not cv2.countNonZero(alpha):
         return None  # an empty layer: as if there was none
-    if cv2.minMaxLoc(alpha)[0] >= full_scale(rgba):
+    if not partial and cv2.minMaxLoc(alpha)[0] >= full_scale(rgba):
         raise InputError(f"{what} are fully opaque: paint {what} strokes on a transparent layer")
     return rgba
 
@@ -144,11 +147,13 @@ def _hybrid(line: np.ndarray, hint8: np.ndarray | None, hint_premultiplied: np.n
 
 def colorize(model: Model, line_rgba: np.ndarray, hint_rgba: np.ndarray | None = None,
              options: Options = Options(), progress: Progress | None = None,
-             cancel: CancelToken | None = None, clear_rgba: np.ndarray | None = None) -> Result:
+             cancel: CancelToken | None = None, clear_rgba: np.ndarray | None = None,
+             partial: bool = False) -> Result:
     """Colour one canvas. Raises InputError for unusable layers, Cancelled on cancel.
 
     ``clear_rgba``: keep-clear strokes (any colour on transparency); where they lie the hybrid
-    finishing floods a key that paints nothing.
+    finishing floods a key that paints nothing. ``partial``: the layers are a part of the
+    canvas (a selection's bounds), so hints covering all of it are no sign of a wrong layer.
     """
     cancel = cancel or CancelToken()
     report = progress or (lambda fraction, message: None)
@@ -174,8 +179,8 @@ def colorize(model: Model, line_rgba: np.ndarray, hint_rgba: np.ndarray | None =
         raise InputError(f"close gaps {options.close_gaps} is out of range: use 0 to {MAX_CLOSE_GAPS} "
                          "pixels, or auto")
     report(0.0, "reading layers")
-    line_rgba, hint_rgba = check_layers(line_rgba, hint_rgba)
-    clear_rgba = _strokes(clear_rgba, line_rgba, "keep-clear strokes")
+    line_rgba, hint_rgba = check_layers(line_rgba, hint_rgba, partial)
+    clear_rgba = _strokes(clear_rgba, line_rgba, "keep-clear strokes", partial)
     line = line_levels(line_rgba)  # canvas size, uint8
     step("read")
 

@@ -187,6 +187,10 @@ class DeepcolorPanel(QWidget):
         self.summary.setVisible(bool(colorizer.summary.count("\n")))
         self.provider_label.setText(f"running on {colorizer.provider}" if colorizer.provider else "")
         self.strength_label.setText(f"{colorizer.settings.hint_strength} %")
+        if self.gaps_spin.value() != colorizer.settings.close_gaps:
+            self.gaps_spin.blockSignals(True)  # showing the setting is no change of it
+            self.gaps_spin.setValue(colorizer.settings.close_gaps)
+            self.gaps_spin.blockSignals(False)
         auto = colorizer.settings.close_gaps == AUTO_GAPS and colorizer.auto_gap is not None
         self.gaps_label.setText(f"last run: {colorizer.auto_gap} px" if auto else "")
         if self.live_preview.isChecked() != colorizer.settings.live_preview:

@@ -317,3 +317,11 @@ def test_a_selection_over_an_earlier_result_replaces_it_only_inside():
     assert tuple(out[0, 0]) == (*RED8, 255) and tuple(out[0, 2]) == (*BLUE8, 255)
     assert tuple(out[1, 2]) == (0, 0, 0, 0)
     assert tuple(out[0, 1]) == (128, 0, 127, 255)  # feathered: the two blend
+
+
+def test_hints_covering_a_selections_part_whole_are_taken_when_partial(model):
+    line = page(200, 3)[40:80, 40:80]
+    hint = np.full((40, 40, 4), (*RED8, 255), np.uint8)
+    with pytest.raises(InputError, match="hints are fully opaque"):
+        colorize(model, line, hint)
+    assert (colorize(model, line, hint, partial=True).rgba[:, :, :3] == RED8).all()
