@@ -66,33 +66,69 @@ def painted_colours(hint8: np.ndarray) -> np.ndarray:
     A colour counts where it fills a CORE x CORE block of the strokes; a stroke too thin to
     hold such a block anywhere contributes its most common colour.
     """
-    painted = hint8[:, :, 3] >= PAINTED_ALPHA
-    box = _box(painted)
-    if box is None:
-        return np.zeros((0, 3), np.uint8)
-    painted, rgb = painted[box], np.ascontiguousarray(hint8[box][:, :, :3])
-    block = np.ones((CORE, CORE), np.uint8)
-    core = cv2.erode(painted.view(np.uint8), block, borderValue=0).view(bool)
-    for channel in cv2.split(rgb):  # the same value all over the block in every channel
-        core &= cv2.erode(channel, block) == cv2.dilate(channel, block)
-    keys = pack(rgb[core])
+    hint8 = np.ascontiguousarray(hint8)
+    height, width = hint8.shape[:2]
+    painted = _painted(hint8)
+    if height < CORE or width < CORE or not painted.any():
+        return _colours(_thin_stroke_colours(painted, np.zeros_like(painted), hint8.view(np.uint32)[:, :, 0]))
+    # Strokes cover a few per cent of a page: the blocks are checked around painted pixels only,
+    # one 32-bit word (R, G, B, A) a pixel, the image's edge never counting as a block's middle.
+    inner = painted.copy()
+    inner[[0, -1], :] = inner[:, [0, -1]] = False
+    middle = np.flatnonzero(inner)
+    words = hint8.view(np.uint32).ravel()
+    colour = words[middle] & 0xFFFFFF
+    core = np.ones(len(middle), bool)
+    offsets = [dy * width + dx for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx]
+    for offset in offsets:
+        neighbour = words[middle + offset]
+        core &= ((neighbour & 0xFFFFFF) == colour) & ((neighbour >> 24) >= PAINTED_ALPHA)
+    keys = np.unique(colour[core])
+    # Painted pixels next to no core pixel belong to thin strokes (or wide blends): only then are
+    # the strokes told apart, so that each stroke without a core adds its most common colour.
+    core_mask = np.zeros(height * width, bool)
+    core_mask[middle[core]] = True
+    everywhere = np.flatnonzero(painted)  # (on the edge a neighbour may wrap to the next row)
+    near_core = core_mask[everywhere]
+    for offset in offsets:
+        near_core |= core_mask[np.clip(everywhere + offset, 0, height * width - 1)]
+    if not near_core.all():
+        keys = np.concatenate([keys, _thin_stroke_colours(painted, core_mask.reshape(height, width),
+                                                          words.reshape(height, width))])
+    return _colours(keys)
+
+
+def _colours(keys: np.ndarray) -> np.ndarray:
+    """24-bit words (R | G << 8 | B << 16) -> (k, 3) uint8 colours, sorted and without repeats."""
+    rgba = np.unique(keys).astype("<u4").view(np.uint8).reshape(-1, 4)
+    return np.ascontiguousarray(rgba[:, :3])
+
+
+def _thin_stroke_colours(painted: np.ndarray, core: np.ndarray, words: np.ndarray) -> np.ndarray:
+    """The most common colour (as 24-bit words) of each stroke of ``painted`` with no ``core`` pixel."""
     strokes, stroke_ids = cv2.connectedComponents(painted.view(np.uint8), connectivity=8)
     has_core = np.zeros(strokes, bool)
     has_core[stroke_ids[core]] = True
     thin = painted & ~has_core[stroke_ids]
-    if thin.any():  # the most common colour of each stroke without a core
-        pairs = stroke_ids[thin].astype(np.int64) << 24 | pack(rgb[thin])
-        pairs, counts = np.unique(pairs, return_counts=True)
-        order = np.lexsort((counts, pairs >> 24))
-        last = np.r_[(pairs[order] >> 24)[1:] != (pairs[order] >> 24)[:-1], True]
-        keys = np.concatenate([keys, pairs[order][last] & 0xFFFFFF])
-    return unpack(np.unique(keys))
+    if not thin.any():
+        return np.zeros(0, np.uint32)
+    pairs = stroke_ids[thin].astype(np.int64) << 24 | (words[thin] & 0xFFFFFF)
+    pairs, counts = np.unique(pairs, return_counts=True)
+    order = np.lexsort((counts, pairs >> 24))
+    last = np.r_[(pairs[order] >> 24)[1:] != (pairs[order] >> 24)[:-1], True]
+    return (pairs[order][last] & 0xFFFFFF).astype(np.uint32)
+
+
+def _painted(hint8: np.ndarray) -> np.ndarray:
+    """(h, w) bool: the pixels of a uint8 RGBA layer opaque enough to count as painted."""
+    alpha = cv2.extractChannel(np.ascontiguousarray(hint8), 3)
+    return cv2.compare(alpha, PAINTED_ALPHA, cv2.CMP_GE).view(bool)
 
 
 def exact_hints(hint8: np.ndarray, colours: np.ndarray) -> None:
     """Give every painted pixel of ``hint8`` (straight uint8 RGBA, in place) the nearest of
     ``colours`` (k, 3): what antialiasing and resampling blended becomes a painted colour again."""
-    painted = hint8[:, :, 3] >= PAINTED_ALPHA
+    painted = _painted(hint8)
     if not len(colours) or not painted.any():
         return
     keys, inverse = np.unique(pack(hint8[painted][:, :3]), return_inverse=True)
@@ -203,38 +239,40 @@ class Flats:
     def layer(self, number: int) -> np.ndarray:
         """(h, w, 4) uint8 of ``flats[number]`` over its rect: its colour, the layer's alpha."""
         x, y, w, h = self.flats[number].rect
-        mine = self.index[y:y + h, x:x + w] == number + 1
-        out = np.zeros((h, w, 4), np.uint8)
-        out[mine] = self.rgba[y:y + h, x:x + w][mine]
-        return out
+        mine = cv2.compare(self.index[y:y + h, x:x + w], number + 1, cv2.CMP_EQ)
+        crop = np.ascontiguousarray(self.rgba[y:y + h, x:x + w])
+        return cv2.bitwise_and(crop, crop, mask=mine).reshape(h, w, 4)
 
 
 def split_colours(rgba: np.ndarray, palette: Palette | None = None) -> Flats:
     """One layer per colour of a flats layer, in a stable order: a palette's colours in its
     order, then the rest by colour value. Each is named after its palette entry, else '#rrggbb'."""
-    shown = rgba[:, :, 3] > 0
-    packed = ((rgba[:, :, 0].astype(np.int32) << 16) | (rgba[:, :, 1].astype(np.int32) << 8)
-              | rgba[:, :, 2])
-    # a count per possible colour: one pass, where sorting a canvas of keys takes seconds
-    present = np.flatnonzero(np.bincount(packed[shown], minlength=1)) if shown.any() else np.zeros(0, int)
+    rgba = np.ascontiguousarray(rgba)
+    # A key a pixel: its colour + 1 (one 32-bit word read as R | G << 8 | B << 16), 0 where clear.
+    words = rgba.view(np.uint32)[:, :, 0]
+    keys = np.bitwise_and(words, np.uint32(0xFFFFFF)) + np.uint32(1)
+    keys[cv2.extractChannel(rgba, 3) == 0] = 0
+    # a flag per possible colour: one pass, where sorting (or counting) a canvas of keys takes seconds
+    seen = np.zeros((1 << 24) + 1, bool)
+    seen[keys] = True
+    present = np.flatnonzero(seen[1:])
     if len(present) > MAX_SPLIT_COLOURS:
         raise InputError(f"the result holds {len(present)} colours, too many for one layer each (at most "
                          f"{MAX_SPLIT_COLOURS}): paint hints in more regions, or choose a palette")
+    found = present.astype("<u4").view(np.uint8).reshape(-1, 4)[:, :3]
     named = palette.names() if palette is not None else {}
     order = {tuple(rgb): position for position, (_, rgb) in enumerate(palette.entries)} if palette else {}
-    colours = sorted((tuple(int(v) for v in unpack(key)) for key in present),
-                     key=lambda colour: (order.get(colour, len(order)), colour))
-    lookup = np.zeros(1 << 24, np.uint16)
-    lookup[pack(np.array(colours, np.uint8).reshape(-1, 3))] = np.arange(1, len(colours) + 1, dtype=np.uint16)
-    index = np.where(shown, lookup[packed], np.uint16(0))
+    ranked = np.array(sorted(range(len(present)), key=lambda i: (order.get(tuple(found[i]), len(order)),
+                                                                 tuple(found[i]))), int)
+    lookup = np.zeros((1 << 24) + 1, np.uint16)  # key -> number in the order, 0 for clear
+    lookup[present[ranked] + 1] = np.arange(1, len(ranked) + 1, dtype=np.uint16)
+    index = lookup[keys]
+    colours = [tuple(int(v) for v in found[i]) for i in ranked]
     names = [named.get(colour) or hex_name(colour) for colour in colours]
-    seen = {}
-    for name in names:
-        seen[name] = seen.get(name, 0) + 1
     flats = []
     for number, (colour, name) in enumerate(zip(colours, names, strict=True)):
-        if seen[name] > 1:  # two palette entries of one name: the colour tells them apart
+        if names.count(name) > 1:  # two palette entries of one name: the colour tells them apart
             name = f"{name} {hex_name(colour)}"
-        x, y, w, h = cv2.boundingRect((index == number + 1).view(np.uint8))
-        flats.append(Flat(name, colour, (x, y, w, h)))
+        rect = cv2.boundingRect(cv2.compare(index, number + 1, cv2.CMP_EQ))
+        flats.append(Flat(name, colour, rect))
     return Flats(rgba=rgba, index=index, flats=flats)
