@@ -84,17 +84,33 @@ def child_onnxruntime(model_path: str, side: int) -> dict:
     return {"seconds": _time(lambda: model.run(line, hint)), "peak_mb": _peak_mb()}
 
 
-def _graph(variant_name: str):
+# model metadata that fixes the architecture (the rest of a training config does not change it)
+ARCHITECTURE_KEYS = ("variant", "width", "depth", "hints", "bins", "temperature", "propagation")
+
+
+def _graph(variant_name: str, **architecture):
     from export.config import TrainConfig
     from export.variants import build_variant
-    variant = build_variant(TrainConfig(variant=variant_name, run=tempfile.mkdtemp()))
+    variant = build_variant(TrainConfig(variant=variant_name, run=tempfile.mkdtemp(), **architecture))
     return variant, variant.contract_graph().eval()
 
 
-def child_torch(variant_name: str, side: int) -> dict:
+def _architecture_of(model_path: str) -> dict:
+    """The training config fields an ONNX file's metadata records about its network, typed."""
+    import onnxruntime
+    metadata = onnxruntime.InferenceSession(model_path, providers=["CPUExecutionProvider"]) \
+        .get_modelmeta().custom_metadata_map
+    kinds = {"width": int, "depth": int, "bins": int, "temperature": float}
+    return {key: kinds.get(key, str)(metadata[key]) for key in ARCHITECTURE_KEYS if key in metadata}
+
+
+def child_torch(target: str, side: int) -> dict:
+    """PyTorch eager on the architecture of ``target``: a variant name, or an ONNX file whose
+    metadata names it (random weights either way: only the time counts)."""
     import torch
     torch.set_num_threads(THREADS)
-    _, graph = _graph(variant_name)
+    architecture = _architecture_of(target) if target.endswith(".onnx") else {"variant": target}
+    _, graph = _graph(architecture.pop("variant"), **architecture)
     line = torch.ones(1, 1, side, side)
     hint = torch.zeros(1, 4, side, side)
     with torch.no_grad():
@@ -126,7 +142,8 @@ def main(argv=None) -> int:
     global REPEATS
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", help="ONNX file to time (default: default architecture, random weights)")
-    parser.add_argument("--variant", default="pix2pix-stroke", help="architecture for the torch column")
+    parser.add_argument("--variant", default="pix2pix-stroke",
+                        help="architecture to time without --model (with it: the model's own)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[512, 1024, 2048, 4096])
     parser.add_argument("--repeats", type=int, default=REPEATS,
                         help=f"timed runs after a warm-up, each measurement (default {REPEATS}); the "
@@ -160,7 +177,7 @@ def main(argv=None) -> int:
             engine = _child("engine", model, f"{size}:{lines}")
             side = engine["padded"][0]
             ort = _child("onnxruntime", model, side)
-            eager = _child("torch", args.variant, side) if has_torch else None
+            eager = _child("torch", args.model or args.variant, side) if has_torch else None
             eager_cell = f"{eager['seconds']:.3f} ({eager['peak_mb']:.0f})" if eager else "n/a (no torch)"
             print(f"| {size}² | {lines} | {engine['padded'][1]}x{side} | {engine['total']:.3f} "
                   f"| {engine['network']:.3f} | {engine['total'] - engine['network']:.3f} "
