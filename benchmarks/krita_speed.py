@@ -336,10 +336,16 @@ def _krita_version() -> str:
 
 
 def main(args):
-    """kritarunner entry: ``-f main -- ARGS``; kritarunner always exits 0, so leave with os._exit."""
+    """kritarunner entry: ``-f main -- ARGS``."""
+    exit_after(run, args)
+
+
+def exit_after(job, args):
+    """Run ``job(list(args))`` and leave with its outcome as the exit code (0, 1 on an exception,
+    a SystemExit's code): kritarunner itself always exits 0."""
     rc = 0
     try:
-        run(list(args))
+        job(list(args))
     except SystemExit as exc:
         rc = exc.code if isinstance(exc.code, int) else 2
     except BaseException:  # noqa: BLE001 - the exit code must say so

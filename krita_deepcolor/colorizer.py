@@ -222,7 +222,7 @@ class Colorizer(QObject):
         area = selection_bounds(doc) if doc is not None else None
         if area is None:
             return "Colours the whole canvas (select an area to colour only that)."
-        return f"Colours only the selection ({area[2]}×{area[3]} px); the rest of the result stays."
+        return f"Colours only the selection ({area[2]}×{area[3]} px); an earlier result stays outside it."
 
     def _may_start(self) -> bool:
         if self.worker.busy and self._current is not None and self._current.kind == PREVIEW:
