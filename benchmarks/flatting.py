@@ -8,7 +8,7 @@
   per colour (``split_colours`` after colouring), colouring a 1024² selection (the layers cut to
   its bounds, the result kept to it; and over an earlier result, which is read and written whole),
   a keep-clear layer (the strokes of one hint colour moved onto it), Close gaps 0 and 16 px,
-  snapping to a palette (Krita's default palette, 48 colours), and all of them together.
+  snapping to a palette (Krita's default palette, 120 colours), and all of them together.
 * ``--krita``: the same options in real Krita (headless kritarunner, started by this script),
   through the plugin's own path, a Colorize click to the result in the document (reading the
   layers, the engine, writing the result layer or the group of colour layers), thick lines.

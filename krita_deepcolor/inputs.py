@@ -49,32 +49,26 @@ def read_inputs(doc, line, hint, clear=None, previous=None) -> Inputs:
     doc.waitForDone()  # strokes still being applied would be read half-done
     width, height = canvas_size(doc)
     area, coverage = selected_area(doc)
-    where = " inside the selection" if area else ""
     box = area or (0, 0, width, height)
     x, y, w, h = content_rect(line, width, height)
     line_rgba = read_rgba(line, width, height, content_only=True, area=box)
-    if not w or not line_rgba[:, :, 3].any():
-        advice = "draw on it, pick another layer or select another part" if area else \
-            "draw on it or pick another layer"
-        raise DocumentError(f"the line-art layer '{line.name()}' is empty{where}: {advice}")
+    # A selection may well hold no line at all (a part of one region): the layer is only checked
+    # when the whole canvas is coloured.
+    if not w or (area is None and not line_rgba[:, :, 3].any()):
+        raise DocumentError(f"the line-art layer '{line.name()}' is empty: draw on it or pick another layer")
     # One plain colour over the whole canvas (e.g. a white background taken for line art); a layer
     # with pixels and transparency around them is never that.
-    if _covers((x, y, w, h), box) and line_rgba.size > 4:
+    if area is None and (w, h) == (width, height) and line_rgba.size > 4:
         packed = line_rgba.view(np.uint32)  # one number a pixel: two passes, no copy of the canvas
         if packed.min() == packed.max():
-            raise DocumentError(f"the line-art layer '{line.name()}' is one plain colour{where}, no line "
-                                "art: name the line-art layer 'lines' or pick it in the Deepcolor docker")
+            raise DocumentError(f"the line-art layer '{line.name()}' is one plain colour, no line art: name "
+                                "the line-art layer 'lines' or pick it in the Deepcolor docker")
     previous_rgba = None
     if area is not None and previous is not None:
         previous_rgba = read_rgba(previous, width, height, content_only=True)
     return Inputs(line_rgba, _strokes(hint, width, height, box, "hint"), node_id(line), line.name(),
                   clear_rgba=_strokes(clear, width, height, box, "keep-clear"), area=area,
                   coverage=coverage, previous_rgba=previous_rgba)
-
-
-def _covers(rect, box) -> bool:
-    return (rect[0] <= box[0] and rect[1] <= box[1] and rect[0] + rect[2] >= box[0] + box[2]
-            and rect[1] + rect[3] >= box[1] + box[3])
 
 
 def _strokes(node, width: int, height: int, box, what: str):

@@ -116,15 +116,6 @@ def test_a_small_selection_on_a_huge_page_reads_and_colours_only_its_part(make_d
     assert time.monotonic() - started < 60
 
 
-def test_a_selection_without_line_art_in_it_says_so(make_doc, colorizer):
-    doc = make_doc(200, 120)
-    two_colours(doc)
-    select(doc, 0, 0, 200, 10)  # above the boxes: nothing drawn there
-    assert not colorizer.colorize(doc)
-    assert colorizer.status == ("the line-art layer 'Lines' is empty inside the selection: draw on it, pick "
-                                "another layer or select another part")
-
-
 # ---- one layer per colour
 
 
@@ -257,8 +248,9 @@ def test_a_palette_that_is_gone_is_refused_before_colouring(make_doc, colorizer)
 def test_a_stroke_covering_the_selection_is_fine_an_opaque_hint_layer_is_not(make_doc, colorizer):
     doc = make_doc(200, 120)
     lines, _ = two_colours(doc)
-    select(doc, 40, 40, 20, 20)  # inside the red hint spot
+    select(doc, 40, 40, 20, 20)  # inside the red hint spot, no line in it
     assert run(colorizer, doc).startswith("Added")
+    assert tuple(pixels(result_layer(doc, lines), doc)[50, 50]) == (*RED, 255)
     background = doc.rootNode().childNodes()[0]
     colorizer.set_picks("auto", node_id(background))
     assert not colorizer.colorize(doc)
