@@ -241,7 +241,7 @@ def _report_gaps(result, options: Options) -> str:
         return ""
     if options.close_gaps is None:
         return f", gaps closed up to {result.gap_size} px (auto; --close-gaps N to change)"
-    return f", gaps closed up to {result.gap_size} px"
+    return f", gaps closed up to {result.gap_size} px" if result.gap_size else ", no gaps closed"
 
 
 def _progress_bar(done: int, total: int, label: str) -> None:

@@ -187,9 +187,15 @@ class DeepcolorPanel(QWidget):
         self.summary.setVisible(bool(colorizer.summary.count("\n")))
         self.provider_label.setText(f"running on {colorizer.provider}" if colorizer.provider else "")
         self.strength_label.setText(f"{colorizer.settings.hint_strength} %")
-        if self.gaps_spin.value() != colorizer.settings.close_gaps:
+        settings = colorizer.settings  # (changed elsewhere too: the actions, another window's docker)
+        shown = ((self.device_combo, settings.device), (self.resolution_combo, settings.resolution),
+                 (self.output_combo, settings.output), (self.palette_combo, settings.palette or None))
+        for combo, value in shown:
+            if combo.currentData() != value:
+                _select_data(combo, value)
+        if self.gaps_spin.value() != settings.close_gaps:
             self.gaps_spin.blockSignals(True)  # showing the setting is no change of it
-            self.gaps_spin.setValue(colorizer.settings.close_gaps)
+            self.gaps_spin.setValue(settings.close_gaps)
             self.gaps_spin.blockSignals(False)
         auto = colorizer.settings.close_gaps == AUTO_GAPS and colorizer.auto_gap is not None
         self.gaps_label.setText(f"last run: {colorizer.auto_gap} px" if auto else "")

@@ -297,6 +297,9 @@ def test_close_gaps_takes_auto_or_pixels_and_says_what_was_closed(files, model_p
                                    "--close-gaps", "12")
     assert code == 0, stderr
     assert "gaps closed up to 12 px" in stdout and "(auto" not in stdout
+    code, stdout, stderr = run_cli("colorize", line, "--hints", hints, "-o", out, "--model", model_path,
+                                   "--close-gaps", "0")
+    assert code == 0 and stdout.rstrip().endswith(", no gaps closed"), stderr
     for bad in ("-1", "wide", "999"):
         code, _, stderr = run_cli("colorize", line, "-o", out, "--model", model_path, "--close-gaps", bad)
         assert code == 2 and "--close-gaps" in stderr

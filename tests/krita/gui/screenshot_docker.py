@@ -49,7 +49,8 @@ def test_screenshot(window, docker, colorizer, open_doc, tmp_path):
     docker.show()
     docker.raise_()
     shipped = REPO / "models"  # the README shows the shipped default model, not a test model
-    colorizer.update_settings(models_dir=str(shipped), model=read_manifest(shipped)["default"])
+    colorizer.update_settings(models_dir=str(shipped), model=read_manifest(shipped)["default"],
+                              output="split")  # the flatting options: one layer per colour
     docker.panel.refresh_models(rescan=True)
     docker.panel.refresh_layers()
 
