@@ -23,7 +23,12 @@ Regions are the areas the line art encloses, with small gaps in the outlines clo
 * with no hint at all, the network also decides which border regions (other than the surround)
   are figure: those it paints other than (nearly) white take its colour, such as a figure cut
   by the canvas edge;
-* optional shading adds the network's light and dark relative to its own region average.
+* optional shading adds the network's light and dark relative to its own region average;
+* keep-clear strokes (Colorize Mask's transparent key) take part in every flood as a key that
+  paints nothing: a region holding only them stays transparent, one holding them and a hint
+  colour is split along the lines inside it, and what their flood reaches stays clear.
+Hint colours are exact (``flats.py`` maps every hint pixel to a colour the user painted): a
+region takes the colour painted most in it, never a mean of several.
 """
 
 from __future__ import annotations
