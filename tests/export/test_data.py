@@ -3,6 +3,7 @@ line extraction, hint simulation, dataset build (packages and folders) and PairD
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import shutil
@@ -18,7 +19,7 @@ import torch
 
 from export.data import build, fetch, hints, images, lines, svg
 from export.data.dataset import DatasetError, PairDataset
-from export.data.sources import unpacked_root
+from export.data.sources import SOURCES, THEME_OBJECTS, Source, unpacked_root
 from krita_deepcolor.engine import imageio, imaging, plan
 
 from .conftest import TEST_PACKAGE
@@ -76,7 +77,7 @@ def test_restyle_separates_dark_strokes_from_colour():
                             '<circle cx="55" cy="55" r="30" fill="#ff0000" stroke="#000" stroke-width="8"/>'
                             '<rect x="70" y="5" width="20" height="10" fill="#0000ff" opacity="0.3"/>')
     prepared = svg.prepare(drawing)
-    assert prepared.counts == {"shapes": 4, "ink_strokes": 1, "ink_fills": 1}
+    assert prepared.counts == {"shapes": 4, "text": 0, "ink_strokes": 1, "ink_fills": 1}
     versions = svg.render_versions(prepared, 100, ("line", "colour"))
     line, colour = imaging.line_from_rgba(versions["line"]), versions["colour"][:, :, :3].astype(int)
     assert line.shape == (100, 100)
@@ -109,6 +110,80 @@ def test_real_clipart_gives_exact_pairs(package_cache):
         assert np.mean(imaging.line_from_rgba(original)[ink] < 0.5) > 0.85
         # and the colour version has lost most of that darkness
         assert np.mean(imaging.line_from_rgba(colour)[ink] < 0.5) < 0.5
+
+
+# A deck of pictures in one SVG, as card decks and KTuberling themes ship them: each element with
+# an id is a picture of its own. "square" clones a pip defined without paint (black by default)
+# and paints the clone blue; "tall" lies beside the page, as a deck's cards do, and paints a
+# clone of a symbol magenta; "tall-mirrored" is a mirrored clone of "tall"; "caption" is text.
+DECK = b"""<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"
+     width="200" height="100" viewBox="0 0 200 100">
+  <defs><path id="pip" d="M0,0 H16 V16 H0 Z"/>
+    <symbol id="dot" viewBox="0 0 10 10"><circle cx="5" cy="5" r="4"/></symbol></defs>
+  <g id="square">
+    <rect x="10" y="10" width="60" height="60" fill="#ff0000" stroke="#000000" stroke-width="3"/>
+    <circle cx="40" cy="40" r="12" fill="#ffff00" stroke="#000000" stroke-width="3"/>
+    <use xlink:href="#pip" x="16" y="48" fill="#0000ff"/>
+  </g>
+  <g id="tall" transform="translate(300,0)">
+    <rect x="10" y="10" width="40" height="80" fill="#00a000" stroke="#000000" stroke-width="3"/>
+    <rect x="20" y="20" width="20" height="20" fill="#ffffff" stroke="#000000" stroke-width="3"/>
+    <circle cx="30" cy="68" r="8" fill="#ff8000" stroke="#000000" stroke-width="3"/>
+    <use xlink:href="#dot" x="22" y="44" width="16" height="16" fill="#ff00ff"/>
+  </g>
+  <use id="tall-mirrored" xlink:href="#tall" transform="translate(560,0) scale(-1,1)"/>
+  <text id="caption" x="10" y="95" font-size="8">a caption</text>
+</svg>"""
+
+
+def deck_pair(element: str, side: int = 160):
+    return build.make_pair(build.Item("deck", f"deck.svg#{element}", "svg", data=DECK, element=element), side)
+
+
+def near(colour: np.ndarray, rgb) -> np.ndarray:
+    return np.abs(colour[:, :, :3].astype(int) - np.array(rgb)).max(axis=2) < 40
+
+
+def inside(mask: np.ndarray, margin: int = 5) -> np.ndarray:
+    return cv2.erode(mask.astype(np.uint8), np.ones((2 * margin + 1,) * 2, np.uint8)) > 0
+
+
+@needs_renderer
+def test_each_element_of_a_multi_picture_svg_is_a_pair():
+    line, colour, method = deck_pair("square")
+    assert method == "svg-strokes"
+    assert max(line.shape) == 160 and abs(line.shape[0] - line.shape[1]) <= 4  # the square alone
+    assert near(colour, (255, 0, 0)).mean() > 0.3 and near(colour, (255, 255, 0)).mean() > 0.05
+    # inside the outlines (the colour runs on under them): paper
+    red = inside(near(colour, (255, 0, 0)))
+    assert np.mean(line[red] > 0.9) > 0.98
+    # the clone is painted blue where it is drawn: colour in the colour version, no ink in the line
+    blue = inside(near(colour, (0, 0, 255)))
+    assert blue.mean() > 0.02 and np.mean(line[blue] > 0.9) > 0.98
+    assert 0.02 < (line < 0.5).mean() < 0.3
+
+    line, colour, method = deck_pair("tall")  # drawn beside the page: found all the same
+    assert method == "svg-strokes"
+    assert line.shape[0] == 160 and 70 < line.shape[1] < 95
+    assert near(colour, (0, 160, 0)).mean() > 0.3 and near(colour, (255, 128, 0)).mean() > 0.02
+    assert not near(colour, (255, 0, 0)).any(), "nothing of the other pictures"
+    magenta = inside(near(colour, (255, 0, 255)), 3)
+    assert magenta.mean() > 0.01 and np.mean(line[magenta] > 0.9) > 0.98
+    mirrored, _, _ = deck_pair("tall-mirrored")
+    assert mirrored.shape == line.shape and np.abs(mirrored - line[:, ::-1]).mean() < 0.02
+
+    with pytest.raises(build.Skip, match="text only"):
+        deck_pair("caption")
+    with pytest.raises(build.Skip, match="definition"):
+        deck_pair("pip")
+
+
+def test_ktuberling_theme_lists_the_pieces_of_its_svg(tmp_path):
+    (tmp_path / "board.theme").write_text(
+        '  <playground gameboard="board.svg" desktop="board.desktop" bgcolor="#fff">\n'
+        '    <object name="square" sound="eye" />\n    <object name="tall" scale="2" />\n</playground>\n')
+    (tmp_path / "broken.theme").write_text("<playground")
+    assert build.theme_objects(tmp_path) == {"board.svg": ["square", "tall"]}
 
 
 def test_broken_svg_is_reported():
@@ -314,6 +389,62 @@ def test_build_from_folder_resumes_and_counts_broken_files(package_cache, tmp_pa
         "adaptive-threshold", "xdog"}
     assert sum(name.startswith("rendered") for name in methods) >= 2
     assert "broken" in resumed.stdout
+
+
+def fake_package(cache: Path, name: str, files: dict[str, bytes]) -> None:
+    root = unpacked_root(cache, name)
+    for relative, data in files.items():
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        (root / relative).write_bytes(data)
+    (root / fetch.MARKER).write_text(json.dumps({"package": name, "version": "1", "sha256": "0" * 64}))
+
+
+@needs_renderer
+def test_build_splits_multi_picture_svgs_and_adds_packages_to_a_finished_dataset(tmp_path, monkeypatch):
+    cache, out = tmp_path / "debs", tmp_path / "dataset"
+    fake_package(cache, "test-deck", {"usr/share/deck/deck.svgz": gzip.compress(DECK)})
+    monkeypatch.setitem(SOURCES, "test-deck", Source(
+        "test-deck", "CC0-1.0", include=("usr/share/deck/*.svgz",), elements=r"square|tall.*|caption"))
+    build.build(out, cache=cache, packages=["test-deck"], sizes=[128], jobs=1, log=lambda _: None,
+                val_per_mille=0)
+    first = check_manifest(out)
+    deck = first["sources"]["test-deck"]
+    assert deck["files_seen"] == 4 and deck["element_files"] == 1
+    assert deck["skip_reasons"] == {"text only": 1, "duplicate drawing": 1}  # the mirrored clone
+    assert {s["origin"]: s["lines"] for s in first["samples"]} == {
+        "usr/share/deck/deck.svgz#square": "svg-strokes", "usr/share/deck/deck.svgz#tall": "svg-strokes"}
+    item = build.Item("test-deck", "usr/share/deck/deck.svgz#square", "svg", element="square")
+    assert build.sample_id(item, 128) in {s["id"] for s in first["samples"]}
+
+    # a second package joins: the finished pairs stay the same files, and only it is rendered
+    speck = b'<g id="speck"><rect x="150" y="50" width="1" height="1" fill="#8af" stroke="#000"/></g>'
+    board = DECK.replace(b'<g id="square">', speck + b'<g id="square">')
+    theme = (b'<playground gameboard="board.svg"><object name="square"/><object name="caption"/>'
+             b'<object name="speck"/></playground>')
+    fake_package(cache, "test-pieces", {"pics/board.svg": board, "pics/board.theme": theme})
+    monkeypatch.setitem(SOURCES, "test-pieces", Source(
+        "test-pieces", "GPL-2+", include=("pics/*.svg",), elements=THEME_OBJECTS))
+    inodes = {s["id"]: (out / "train" / f"{s['id']}.line.png").stat().st_ino for s in first["samples"]}
+    said = []
+    build.build(out, cache=cache, packages=["test-deck", "test-pieces"], sizes=[128], jobs=1, log=said.append,
+                val_per_mille=0)
+    second = check_manifest(out)
+    assert "4 of 7 renders already done" in said[0]
+    assert [s for s in second["samples"] if s["source"] == "test-deck"] == first["samples"]
+    assert {s["id"]: (out / "train" / f"{s['id']}.line.png").stat().st_ino
+            for s in first["samples"]} == inodes
+    pieces = second["sources"]["test-pieces"]
+    assert pieces["samples"] == 1
+    assert pieces["skip_reasons"] == {"text only": 1, "tiny (a speck on its page)": 1}
+
+    # a dataset built before finished datasets kept their log: its samples are kept all the same
+    (out / build.LOG_NAME).unlink()
+    said.clear()
+    build.build(out, cache=cache, packages=["test-deck", "test-pieces"], sizes=[128], jobs=1, log=said.append,
+                val_per_mille=0)
+    assert "3 of 7 renders already done" in said[0]
+    assert check_manifest(out)["samples"] == second["samples"]
+    assert not out.with_name("dataset.partial").exists()
 
 
 def test_build_without_fetched_packages_says_what_to_do(tmp_path):
