@@ -1,12 +1,24 @@
-"""Bringing the network's colours back to the full canvas, and building the output layer."""
+"""Finishing at canvas size: the raw network colours brought back edge-aware (raw), or flats
+from the hint flood and the network's region colours (hybrid); and the output layer."""
 
 from __future__ import annotations
+
+import math
 
 import cv2
 import numpy as np
 
-from .imaging import to_uint8
+from .flats import exact_hints, nearest, painted_colours
+from .imaging import resize, shrink_lines, straight_rgba8, to_uint8
+from .plan import plan_work
+from .regions import gap_radius, hybrid_colors
 
+FINISH_MAX_SIDE = 2048  # regions are found at most this large: enough for small details, fast
+# Regions need lines a few pixels wide, no more: boundaries between flats lie under the lines.
+# Big canvases with thick lines are finished smaller, but never below FINISH_MIN_SIDE: small
+# regions must survive.
+FINISH_LINE_WIDTH = 4.0
+FINISH_MIN_SIDE = 1024
 PAPER_TRUST = 0.9  # a working pixel whose footprint is at least this much paper is trusted
 # Upsampling weights in 16-bit fixed point: trusted samples count 256 times more than
 # untrusted ones, which still decide where no trusted sample is near (on the lines).
@@ -50,6 +62,51 @@ def upsample_colors(color: np.ndarray, line_work: np.ndarray, canvas: tuple[int,
         up = cv2.resize(weighted, (width, height), interpolation=cv2.INTER_LINEAR)
         planes.append(cv2.divide(up, up_weight, dtype=cv2.CV_8U))
     return cv2.merge([*planes, opaque])
+
+
+def closing_radius(gap: int, scale: float) -> int:
+    """The wall growth that closes gaps up to ``gap`` canvas pixels wide at ``scale``."""
+    return math.ceil(gap * scale / 2 - 1e-9) if gap > 0 else 0
+
+
+def hybrid_finish(line: np.ndarray, hint8: np.ndarray | None, hint_premultiplied: np.ndarray | None,
+            clear8: np.ndarray | None, color: np.ndarray, line_width: float | None,
+            options) -> tuple[np.ndarray, int]:
+    """The hybrid finishing (regions.hybrid_colors) at (at most) FINISH_MAX_SIDE, brought to the
+    canvas; ``options`` is the pipeline's Options. Returns the layer and the widest gap closed,
+    in canvas pixels."""
+    canvas = line.shape
+    finish_side = FINISH_MAX_SIDE
+    if line_width:
+        lines_fit = round(max(canvas) * FINISH_LINE_WIDTH / line_width)
+        finish_side = min(finish_side, max(FINISH_MIN_SIDE, lines_fit))
+    finish = plan_work(canvas, finish_side, 1).work
+    scale = finish[0] / canvas[0]
+    if options.close_gaps is None:
+        radius = gap_radius(line_width * scale if line_width else None)
+    else:
+        radius = closing_radius(options.close_gaps, scale)
+    line_finish = shrink_lines(line, *finish)
+    swatches = options.palette.colours if options.palette is not None else None
+    if hint8 is None:
+        hint_finish = np.zeros(finish + (4,), np.uint8)
+    else:
+        hint_finish = straight_rgba8(hint_premultiplied, *finish)
+        # every hint pixel one of the colours painted (or their palette entries), never a blend
+        painted = painted_colours(hint8)
+        exact_hints(hint_finish, painted)
+        if swatches is not None:
+            exact_hints(hint_finish, swatches[nearest(painted, swatches)])
+        hint_finish[:, :, 3] = cv2.convertScaleAbs(hint_finish[:, :, 3], alpha=options.hint_strength)
+    clear_finish = None if clear8 is None else resize(np.ascontiguousarray(clear8[:, :, 3]), *finish)
+    layer = hybrid_colors(line_finish, hint_finish, color, None, options.shading, radius=radius,
+                          clear=clear_finish, swatches=swatches)
+    # Flat colours change under the lines, where walls meet: no edge-aware fill needed. Flats are
+    # enlarged pixel by pixel, so that no colour appears that was not chosen; shading smoothly.
+    if finish != canvas:
+        interpolation = cv2.INTER_LINEAR if options.shading > 0 else cv2.INTER_NEAREST
+        layer = cv2.resize(layer, canvas[::-1], interpolation=interpolation)
+    return layer, round(2 * radius / scale)
 
 
 def draw_lines(rgba: np.ndarray, line: np.ndarray) -> np.ndarray:

@@ -63,8 +63,11 @@ def to_rgba8(image: np.ndarray, what: str = "image") -> np.ndarray:
     return to_uint8(rgba.astype(np.float32, copy=False))
 
 
+INK_THRESHOLD = 0.5  # line levels (0 ink .. 1 paper) below this count as ink
+
+
 def line_levels(rgba: np.ndarray) -> np.ndarray:
-    """Line-art layer -> (H, W) uint8, 255 = paper, 0 = ink.
+    """Line-art layer -> (H, W) uint8, 255 = paper, 0 = ink (below INK_THRESHOLD * 255).
 
     The layer is composited over white paper, so both transparent layers with dark lines and
     opaque scans work; coloured lines count by their luminance.

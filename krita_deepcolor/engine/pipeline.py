@@ -6,7 +6,6 @@ The CLI, the Krita plugin and the benchmarks all call ``colorize``.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,8 +14,8 @@ import cv2
 import numpy as np
 
 from .errors import InputError
-from .finish import draw_lines, upsample_colors
-from .flats import Palette, exact_hints, nearest, painted_colours
+from .finish import draw_lines, hybrid_finish, upsample_colors
+from .flats import Palette
 from .imaging import (
     as_rgba,
     full_scale,
@@ -24,23 +23,14 @@ from .imaging import (
     line_levels,
     premultiplied,
     resize,
-    shrink_lines,
-    straight_rgba8,
     to_rgba8,
 )
 from .plan import WorkPlan, estimate_line_width, plan_work
-from .regions import gap_radius, hybrid_colors
 from .runtime import CancelToken, Model
 
 Progress = Callable[[float, str], None]
 
 DEFAULT_MAX_SIDE = 1024
-FINISH_MAX_SIDE = 2048  # regions are found at most this large: enough for small details, fast
-# Regions need lines a few pixels wide, no more: boundaries between flats lie under the lines.
-# Big canvases with thick lines are finished smaller, but never below FINISH_MIN_SIDE: small
-# regions must survive.
-FINISH_LINE_WIDTH = 4.0
-FINISH_MIN_SIDE = 1024
 FINISHINGS = ("hybrid", "raw")
 MAX_CLOSE_GAPS = 200  # pixels: wider gaps are openings, and closing them costs time
 
@@ -55,6 +45,20 @@ class Options:
     shading: float = 0.0  # hybrid only: how much of the network's light and dark to add (0..1)
     close_gaps: int | None = None  # hybrid only: close gaps up to this many canvas pixels; None: auto
     palette: Palette | None = None  # hybrid only: hint colours (and guesses close to one) snap to it
+
+    def check(self) -> None:
+        """Raises InputError, saying what to use instead, for a value out of range."""
+        if self.max_side < 16:
+            raise InputError(f"max side {self.max_side} is too small: use at least 16 pixels")
+        if not 0.0 <= self.shading <= 1.0:
+            raise InputError(f"shading {self.shading} is out of range: use 0 to 1")
+        if self.hint_strength < 0:
+            raise InputError(f"hint strength {self.hint_strength} is negative: use 0 or more")
+        if self.finishing not in FINISHINGS:
+            raise InputError(f"unknown finishing {self.finishing!r}: choose {' or '.join(FINISHINGS)}")
+        if self.close_gaps is not None and not 0 <= self.close_gaps <= MAX_CLOSE_GAPS:
+            raise InputError(f"close gaps {self.close_gaps} is out of range: use 0 to {MAX_CLOSE_GAPS} "
+                             "pixels, or auto")
 
 
 @dataclass
@@ -93,56 +97,12 @@ def _strokes(rgba: np.ndarray | None, line_rgba: np.ndarray, what: str,
     return rgba
 
 
-def closing_radius(gap: int, scale: float) -> int:
-    """The wall growth that closes gaps up to ``gap`` canvas pixels wide at ``scale``."""
-    return math.ceil(gap * scale / 2 - 1e-9) if gap > 0 else 0
-
-
 def _pad(array: np.ndarray, padded: tuple[int, int], value: float) -> np.ndarray:
     pad_h, pad_w = padded[0] - array.shape[0], padded[1] - array.shape[1]
     if not pad_h and not pad_w:
         return array
     widths = ((0, pad_h), (0, pad_w)) + ((0, 0),) * (array.ndim - 2)
     return np.pad(array, widths, mode="constant", constant_values=value)
-
-
-def _hybrid(line: np.ndarray, hint8: np.ndarray | None, hint_premultiplied: np.ndarray | None,
-            clear8: np.ndarray | None, color: np.ndarray, line_width: float | None,
-            options: Options) -> tuple[np.ndarray, int]:
-    """Hybrid finishing at (at most) FINISH_MAX_SIDE, then brought to the canvas.
-    Returns the layer and the widest gap closed, in canvas pixels."""
-    canvas = line.shape
-    finish_side = FINISH_MAX_SIDE
-    if line_width:
-        lines_fit = round(max(canvas) * FINISH_LINE_WIDTH / line_width)
-        finish_side = min(finish_side, max(FINISH_MIN_SIDE, lines_fit))
-    finish = plan_work(canvas, finish_side, 1).work
-    scale = finish[0] / canvas[0]
-    if options.close_gaps is None:
-        radius = gap_radius(line_width * scale if line_width else None)
-    else:
-        radius = closing_radius(options.close_gaps, scale)
-    line_finish = shrink_lines(line, *finish)
-    swatches = options.palette.colours if options.palette is not None else None
-    if hint8 is None:
-        hint_finish = np.zeros(finish + (4,), np.uint8)
-    else:
-        hint_finish = straight_rgba8(hint_premultiplied, *finish)
-        # every hint pixel one of the colours painted (or their palette entries), never a blend
-        painted = painted_colours(hint8)
-        exact_hints(hint_finish, painted)
-        if swatches is not None:
-            exact_hints(hint_finish, swatches[nearest(painted, swatches)])
-        hint_finish[:, :, 3] = cv2.convertScaleAbs(hint_finish[:, :, 3], alpha=options.hint_strength)
-    clear_finish = None if clear8 is None else resize(np.ascontiguousarray(clear8[:, :, 3]), *finish)
-    layer = hybrid_colors(line_finish, hint_finish, color, None, options.shading, radius=radius,
-                          clear=clear_finish, swatches=swatches)
-    # Flat colours change under the lines, where walls meet: no edge-aware fill needed. Flats are
-    # enlarged pixel by pixel, so that no colour appears that was not chosen; shading smoothly.
-    if finish != canvas:
-        interpolation = cv2.INTER_LINEAR if options.shading > 0 else cv2.INTER_NEAREST
-        layer = cv2.resize(layer, canvas[::-1], interpolation=interpolation)
-    return layer, round(2 * radius / scale)
 
 
 def colorize(model: Model, line_rgba: np.ndarray, hint_rgba: np.ndarray | None = None,
@@ -167,17 +127,7 @@ def colorize(model: Model, line_rgba: np.ndarray, hint_rgba: np.ndarray | None =
         clock = now
         cancel.check()
 
-    if options.max_side < 16:
-        raise InputError(f"max side {options.max_side} is too small: use at least 16 pixels")
-    if not 0.0 <= options.shading <= 1.0:
-        raise InputError(f"shading {options.shading} is out of range: use 0 to 1")
-    if options.hint_strength < 0:
-        raise InputError(f"hint strength {options.hint_strength} is negative: use 0 or more")
-    if options.finishing not in FINISHINGS:
-        raise InputError(f"unknown finishing {options.finishing!r}: choose {' or '.join(FINISHINGS)}")
-    if options.close_gaps is not None and not 0 <= options.close_gaps <= MAX_CLOSE_GAPS:
-        raise InputError(f"close gaps {options.close_gaps} is out of range: use 0 to {MAX_CLOSE_GAPS} "
-                         "pixels, or auto")
+    options.check()
     report(0.0, "reading layers")
     line_rgba, hint_rgba = check_layers(line_rgba, hint_rgba, partial)
     clear_rgba = _strokes(clear_rgba, line_rgba, "keep-clear strokes", partial)
@@ -208,7 +158,7 @@ def colorize(model: Model, line_rgba: np.ndarray, hint_rgba: np.ndarray | None =
         rgba = upsample_colors(color, line_work, plan.canvas)
     else:
         clear8 = None if clear_rgba is None else to_rgba8(clear_rgba, "keep-clear strokes")
-        rgba, gap_size = _hybrid(line, hint8, hint_premultiplied, clear8, color, line_width, options)
+        rgba, gap_size = hybrid_finish(line, hint8, hint_premultiplied, clear8, color, line_width, options)
     if options.with_lines:
         rgba = draw_lines(rgba, line)
     step("finish")

@@ -8,9 +8,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .imaging import full_scale
+from .imaging import INK_THRESHOLD, full_scale
 
-INK_THRESHOLD = 0.5  # line values below this count as ink
 # How far the line-width match may scale: beyond this the estimate is not trusted.
 MIN_SCALE, MAX_SCALE = 1.0 / 16.0, 2.0
 

@@ -39,8 +39,7 @@ import cv2
 import numpy as np
 
 from .flats import pack, unpack
-from .imaging import shrink_lines, to_uint8
-from .plan import INK_THRESHOLD
+from .imaging import INK_THRESHOLD, shrink_lines, to_uint8
 
 # A hint pixel seeds the flood where it is at least half as opaque as the most opaque pixel of
 # its stroke: the antialiased fringe of a stroke (whose colour 8-bit premultiplied resampling

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from krita_deepcolor.engine import InputError, Options, colorize, load_model
+from krita_deepcolor.engine.finish import closing_radius
 from krita_deepcolor.engine.flats import (
     MAX_SPLIT_COLOURS,
     Palette,
@@ -16,7 +17,6 @@ from krita_deepcolor.engine.flats import (
     read_palette,
     split_colours,
 )
-from krita_deepcolor.engine.pipeline import closing_radius
 from krita_deepcolor.engine.regions import find_regions, hybrid_colors
 from tests import contract_models
 
