@@ -133,6 +133,11 @@ def test_colorize_all_skips_documents_whose_active_layer_is_no_line_art(open_doc
         doc = open_doc(96, 64, name=name)
         for layer_name, rgba in layers:
             add_layer(doc, layer_name, rgba)
+        # Krita's layer model makes the newest layer active once it learns of it, which may be
+        # after make_active returned: let that happen first, then choose the active layer.
+        newest = layers[-1][0]
+        wait_until(lambda: doc.activeNode() is not None and doc.activeNode().name() == newest, 10,
+                   f"Krita to activate the new layer '{newest}'")
         make_active(doc, next(node for node in doc.rootNode().childNodes() if node.name() == active_name))
         return doc
 
