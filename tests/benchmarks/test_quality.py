@@ -27,6 +27,17 @@ def test_halves_are_fixed_by_id_and_both_are_reported(scored):
     assert "| tuning | dense | flood+border |" in printed and "| held-out | gaps-sparse |" in printed
 
 
+def test_the_source_table_splits_each_half_by_art_package(scored):
+    assert quality.source_of("ktuberling-data-0123456789ab-384") == "ktuberling-data"
+    printed = quality.source_table(scored).splitlines()
+    rows = [line.split(" | ") for line in printed[2:]]
+    # every picture of each half is counted once, under its package, for the one engine method
+    for half in quality.HALVES:
+        counted = sum(int(row[2]) for row in rows if row[0] == f"| {half}")
+        assert counted == len(scored[(half, "dense", quality.BASELINE)])
+    assert {row[3] for row in rows} == {"engine:passthrough"}
+
+
 def test_every_regime_and_hint_ratio_is_scored_for_every_method(scored):
     regimes = {regime for _, regime, _ in scored}
     assert {"dense", "sparse", "none", "gaps-dense", "gaps-sparse"} <= regimes
