@@ -97,11 +97,11 @@ def _graph(variant_name: str, **architecture):
 
 def _architecture_of(model_path: str) -> dict:
     """The training config fields an ONNX file's metadata records about its network, typed."""
-    import onnxruntime
-    metadata = onnxruntime.InferenceSession(model_path, providers=["CPUExecutionProvider"]) \
-        .get_modelmeta().custom_metadata_map
+    from krita_deepcolor.engine import load_model
+    info = load_model(model_path, device="cpu", threads=1).info
+    recorded = {"variant": info.variant, **info.extra}
     kinds = {"width": int, "depth": int, "bins": int, "temperature": float}
-    return {key: kinds.get(key, str)(metadata[key]) for key in ARCHITECTURE_KEYS if key in metadata}
+    return {key: kinds.get(key, str)(recorded[key]) for key in ARCHITECTURE_KEYS if key in recorded}
 
 
 def child_torch(target: str, side: int) -> dict:

@@ -433,12 +433,17 @@ def _colour_outside(line8, regions: Regions, closed: Regions, pockets, seeds, hi
     layer[:, :, 3][area & ~painted & ~pockets] = 0
 
 
+def _is_paper(rgb: np.ndarray) -> np.ndarray:
+    """(...) bool: colours (..., 3) in [0, 1] within PAPER_DELTA_E (CIE76) of white."""
+    distance = np.linalg.norm(_lab(rgb.reshape(-1, 3)) - _lab(np.ones((1, 3), np.float32)), axis=1)
+    return (distance < PAPER_DELTA_E).reshape(rgb.shape[:-1])
+
+
 def _paper_share(regions: Regions, network: np.ndarray) -> np.ndarray:
-    """(count,) float: the share of each region's paper where the network paints paper (within
-    PAPER_DELTA_E of white)."""
-    lab = cv2.cvtColor(np.ascontiguousarray(network, np.float32), cv2.COLOR_RGB2Lab)
-    paper = np.linalg.norm(lab - np.float32([100.0, 0.0, 0.0]), axis=2) < PAPER_DELTA_E
-    return _network_means(regions, np.repeat(paper[:, :, None], 3, axis=2).astype(np.float32))[:, 0]
+    """(count,) float: the share of each region's paper where the network paints paper."""
+    paper = _is_paper(network).astype(np.float32)
+    # (three equal channels: the network-mean sampler reads colour images)
+    return _network_means(regions, np.repeat(paper[:, :, None], 3, axis=2))[:, 0]
 
 
 def _dominant_colours(labels: np.ndarray, count: int, rgb: np.ndarray) -> np.ndarray:
@@ -510,8 +515,7 @@ def hybrid_colors(line8: np.ndarray, hint: np.ndarray, network: np.ndarray, line
     # single hint, the user has not said what to paint: border regions the network paints in
     # colour are taken as figure, except the surround of the figure (the network's haze there
     # is no reason to cover the paper; with hints, its colours spill around the strokes).
-    white = np.ones((1, 3), np.float32)
-    paper_like = np.linalg.norm(_lab(network_means) - _lab(white), axis=1) < PAPER_DELTA_E
+    paper_like = _is_paper(network_means)
     if has_hint.any():
         transparent = regions.outside & ~has_hint
     else:
