@@ -90,7 +90,7 @@ class TrainConfig:
     hint_blur: int | None = None
     hint_fade: float | None = 0.3
     augment: bool = True  # scale/crop/flip/line-weight jitter of the training crops
-    # pix2pix-stroke: "none", or the level schedule of a line-aware flood of the hints fed to the
+    # "none", or the level schedule of a line-aware flood of the hints fed to the
     # network beside them, whose output is then a correction of that flood ("flood" = FLOOD_LEVELS)
     propagation: str = "none"
 
@@ -129,6 +129,9 @@ class TrainConfig:
         if self.propagation != "none":
             if self.variant not in PROPAGATION_VARIANTS:
                 raise ConfigError(f"--propagation applies to {', '.join(PROPAGATION_VARIANTS)} only")
+            if self.hints != "strokes":
+                raise ConfigError(f"--propagation floods hint strokes: it needs --hints strokes, "
+                                  f"not {self.hints}")
             block = self.propagation_levels[0][0]
             if self.size_multiple % block:
                 raise ConfigError(f"--propagation {self.propagation}: blocks of {block} px need "
@@ -196,8 +199,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="validation pictures scored whole, raw output with and without simulated hints "
              "(default 64, 0 = off; see export/quality.py)")
     add("--propagation",
-        help="pix2pix-stroke: 'flood' (or levels 'block:steps,...') feeds a line-aware flood of the "
-             "hints to the network and makes its output a correction of it; 'none' (default)")
+        help=f"{', '.join(PROPAGATION_VARIANTS)}: 'flood' (or levels 'block:steps,...') feeds a "
+             "line-aware flood of the hint strokes to the network and makes its output start from "
+             "it; 'none' (default)")
     add("--gan-weight", type=float, help="adversarial loss weight (0 = L1 only)")
     add("--l1-weight", type=float, help="L1 loss weight of the pix2pix loss (default 100)")
     add("--gan-start", type=int, help="step from which the adversarial loss is used")

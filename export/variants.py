@@ -4,13 +4,14 @@ the contract graph (line, hint RGBA -> sRGB colour) that validation and export b
 One class per variant, which also says what the command line may ask of it: its defaults,
 the hint simulations it trains with, whether an adversarial term can join, whether it reads
 the line-aware flood; export/config.py and the ONNX metadata take them from here.
-  pix2pix-stroke      pix2pix U-Net on line + hint RGB*A + A; L1 (+ optional PatchGAN);
-                      with --propagation, also on a line-aware flood of the hints, and its
-                      output a correction of that flood
+  pix2pix-stroke      pix2pix U-Net on line + hint RGB*A + A; L1 (+ optional PatchGAN)
   deepcolor-gan       deepcolor's 5x5 U-Net on line + blurred colour hint; adversarial + L1
   regression          the poster's U-Net, L2
   classification      the poster's U-Net, 512 colour classes at 1/4 resolution, rebalanced
   classification-lch  the same with classes over CIE LCH
+With --propagation (pix2pix-stroke, deepcolor-gan, classification), the network also reads a
+line-aware flood of the hint strokes and starts from it: the GANs' output is a correction of
+the flood colour, classification adds the flood's colour class to its logits.
 """
 
 from __future__ import annotations
@@ -55,23 +56,32 @@ class StrokeInput(nn.Module):
         return torch.cat([line, hint[:, :3] * alpha, alpha], dim=1)
 
 
-class PropagatedStrokeInput(nn.Module):
-    """Contract hint -> line, hint RGB * A, A, and the line-aware flood of the hints
-    (export/propagation.py): flood colour over white (the base the output corrects), reach,
-    proximity. 10 channels; channels BASE are the base colour."""
+class FloodInput(nn.Module):
+    """A variant's own input (``hints``: line and hint -> C channels) followed by the line-aware
+    flood of the hint strokes (export/propagation.py): flood colour over white (the base a
+    residual output corrects), reach, proximity. C + 5 channels; ``BASE`` are the base colour,
+    ``REACH`` the reach."""
 
-    channels = 10
-    BASE = slice(5, 8)
-
-    def __init__(self, levels):
+    def __init__(self, hints: nn.Module, levels):
         super().__init__()
+        self.hints = hints
         self.propagation = HintPropagation(levels)
+        first = hints.channels
+        self.channels = first + 5
+        self.BASE = slice(first, first + 3)
+        self.REACH = slice(first + 3, first + 4)
 
     def forward(self, line: torch.Tensor, hint: torch.Tensor) -> torch.Tensor:
-        alpha = hint[:, 3:4]
         with torch.no_grad():  # parameter-free: nothing to learn through it
             colour, reach, proximity = self.propagation(line, hint)
-        return torch.cat([line, hint[:, :3] * alpha, alpha, colour + (1.0 - reach), reach, proximity], 1)
+        return torch.cat([self.hints(line, hint), colour + (1.0 - reach), reach, proximity], 1)
+
+
+def zero_last_layer(generator: nn.Module) -> None:
+    """A residual generator's correction starts at zero: the untrained graph paints the flood."""
+    last = [m for m in generator.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))][-1]
+    nn.init.zeros_(last.weight)
+    nn.init.zeros_(last.bias)
 
 
 def box_blur(x: torch.Tensor, size: int) -> torch.Tensor:
@@ -147,12 +157,30 @@ class ResidualGraph(ContractGraph):
     """The same, with the network's tanh output added to the flood colour of its input (white
     where no hint reaches): colour = clamp(base + tanh output)."""
 
-    def __init__(self, prepare: PropagatedStrokeInput, generator: nn.Module):
+    def __init__(self, prepare: FloodInput, generator: nn.Module):
         super().__init__(prepare, generator, nn.Identity())
 
     def forward(self, line: torch.Tensor, hint: torch.Tensor) -> torch.Tensor:
         features = self.prepare(line, hint)
         return (features[:, self.prepare.BASE] + self.generator(features)).clamp(0.0, 1.0)
+
+
+class FloodPrior(nn.Module):
+    """Class logits plus ``weight`` x the soft class of the flood colour where the flood reached
+    (at the logits' 1/4 resolution): the untrained classifier already paints the flood, and the
+    network learns where to overrule it. ``weight`` is learned."""
+
+    def __init__(self, network: nn.Module, bins: ColorBins, prepare: FloodInput, weight: float = 8.0):
+        super().__init__()
+        self.network, self.bins = network, bins
+        self.base, self.reach = prepare.BASE, prepare.REACH
+        self.size_multiple = network.size_multiple
+        self.weight = nn.Parameter(torch.tensor(weight))
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        small = F.avg_pool2d(torch.cat([features[:, self.base], features[:, self.reach]], 1), 4)
+        prior = self.bins.encode(small[:, :3]) * small[:, 3:4]
+        return self.network(features) + self.weight * prior
 
 
 class Variant:
@@ -196,6 +224,15 @@ class Variant:
     @property
     def uses_hints(self) -> bool:
         return self.config.hints != "none"
+
+    def with_flood(self, hints: nn.Module) -> nn.Module:
+        """The variant's input module, followed by the flood of the hints with --propagation."""
+        levels = self.config.propagation_levels
+        return hints if levels is None else FloodInput(hints, levels)
+
+    @property
+    def flood(self) -> bool:
+        return isinstance(self.prepare, FloodInput)
 
     def extra_metadata(self) -> dict:
         """What the ONNX file records beyond the contract's keys: the recipe's settings."""
@@ -266,8 +303,16 @@ class ConditionalGAN(Variant):
         self.train_discriminator = self.discriminator
 
     def colour(self, output: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
-        """The generator's output as a colour in [0, 1] (unclamped for the loss)."""
+        """The generator's output as a colour (unclamped for the loss): the flood colour plus
+        the output with --propagation, else tanh -> [0, 1]."""
+        if self.flood:
+            return condition[:, self.prepare.BASE] + output
         return tanh_to_unit(output)
+
+    def contract_graph(self):
+        if self.flood:
+            return ResidualGraph(self.prepare, self.generator)
+        return ContractGraph(self.prepare, self.generator, TanhColour())
 
     def generator_loss(self, output, batch):
         l1 = losses.l1(output, batch["color"])
@@ -314,10 +359,6 @@ class ConditionalGAN(Variant):
 
 
 class Pix2PixStroke(ConditionalGAN):
-    """With ``--propagation``, the network also reads a line-aware flood of the hints and its
-    output is a correction of that flood (ResidualGraph): the flood carries a stroke's colour
-    across its region from the first step, and L1 teaches the corrections."""
-
     name = "pix2pix-stroke"
     description = "pix2pix U-Net reading the line art and short hint strokes (colour x mask, mask)"
     defaults = dict(width=32, depth=7, beta1=0.5, gan_weight=0.0)
@@ -325,44 +366,29 @@ class Pix2PixStroke(ConditionalGAN):
     propagation = True
 
     def build_generator(self):
-        levels = self.config.propagation_levels
-        self.prepare = StrokeInput(True) if levels is None else PropagatedStrokeInput(levels)
-        if levels is not None:
+        self.prepare = self.with_flood(StrokeInput(True))
+        generator = pix2pix_unet(self.prepare.channels, self.config.width, self.config.depth)
+        if self.flood:
             self.description = ("pix2pix U-Net correcting a line-aware flood of the hint strokes "
                                 "(reads line art, strokes and the flood)")
-        generator = pix2pix_unet(self.prepare.channels, self.config.width, self.config.depth)
-        if levels is not None:
-            # the correction starts at zero: the untrained graph paints the flood itself
-            last = [m for m in generator.modules() if isinstance(m, nn.ConvTranspose2d)][-1]
-            nn.init.zeros_(last.weight)
-            nn.init.zeros_(last.bias)
+            zero_last_layer(generator)
         return generator
-
-    @property
-    def residual(self) -> bool:
-        return isinstance(self.prepare, PropagatedStrokeInput)
 
     def network_input(self, batch):
         return self.prepare(batch["line"], batch["hint"])
 
-    def colour(self, output: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
-        """The network's output as a colour (unclamped): base + output, or tanh -> [0, 1]."""
-        if self.residual:
-            return condition[:, PropagatedStrokeInput.BASE] + output
-        return super().colour(output, condition)
-
-    def contract_graph(self):
-        if self.residual:
-            return ResidualGraph(self.prepare, self.generator)
-        return ContractGraph(self.prepare, self.generator, TanhColour())
-
 
 class DeepColorGAN(ConditionalGAN):
+    """deepcolor trains on the whole picture whited out in spots and blurred (``--hints
+    deepcolor``); at inference an artist's strokes, blurred like that, are a faint tint. With
+    ``--hints strokes`` it trains on the strokes it will be given, blurred in the graph, and
+    with ``--propagation`` it also reads their flood and corrects it."""
+
     name = "deepcolor-gan"
     description = "deepcolor U-Net (5x5 convolutions) reading the line art and a blurred colour hint"
     defaults = dict(width=32, depth=6, beta1=0.5, gan_weight=1.0)
-    hints = ("deepcolor",)
-    input_channels = 4
+    hints = ("deepcolor", "strokes")
+    propagation = True
 
     def build_generator(self):
         config = self.config
@@ -372,28 +398,38 @@ class DeepColorGAN(ConditionalGAN):
 
             if config.hint_blur is None:
                 config.hint_blur = simulation.DEEPCOLOR_BLUR
-            if config.hint_fade is None:
+            if config.hint_fade is None and config.hints == "strokes":
+                config.hint_fade = 1.0  # strokes lose nothing to white-outs
+            elif config.hint_fade is None:
                 survival = whiteout_survival(config.crop, simulation.DEEPCOLOR_WHITEOUTS,
                                              simulation.DEEPCOLOR_PATCH)
                 config.hint_fade = round(survival, 4)
-        self.prepare = DeepColorHintInput(config.hint_blur, config.hint_fade)
-        return deepcolor_unet(self.input_channels, config.width, config.depth)
+        self.blurred_hint = DeepColorHintInput(config.hint_blur, config.hint_fade)
+        self.prepare = self.with_flood(self.blurred_hint)
+        generator = deepcolor_unet(self.prepare.channels, config.width, config.depth)
+        if self.flood:
+            self.description = ("deepcolor U-Net (5x5 convolutions) correcting a line-aware flood of "
+                                "the hint strokes (reads line art, blurred hint and the flood)")
+            zero_last_layer(generator)
+        return generator
 
     def network_input(self, batch):
-        # The dataset's deepcolor hints are already whited out and blurred (A = 1).
-        return torch.cat([batch["line"], batch["hint"][:, :3]], dim=1)
-
-    def contract_graph(self):
-        return ContractGraph(self.prepare, self.generator, TanhColour())
+        if self.config.hints == "deepcolor":
+            # The dataset's deepcolor hints are already whited out and blurred (A = 1).
+            return torch.cat([batch["line"], batch["hint"][:, :3]], dim=1)
+        return self.prepare(batch["line"], batch["hint"])
 
     def extra_metadata(self):
-        return {**super().extra_metadata(), "hint_blur": self.prepare.blur,
+        return {**super().extra_metadata(), "hint_blur": self.blurred_hint.blur,
                 "hint_fade": self.config.hint_fade}
 
     @torch.no_grad()
     def validation_outputs(self, batch):
-        """The network on the training-style hints, and the contract graph given the true
-        colours as a dense hint (the seed's use: the artist colours roughly, it refines)."""
+        """The network on the training-style hints, and, for deepcolor's own hints, the contract
+        graph given the true colours as a dense hint (the seed's use: the artist colours
+        roughly, it refines)."""
+        if self.config.hints != "deepcolor":
+            return super().validation_outputs(batch)
         trained = tanh_to_unit(self.generator(self.network_input(batch))).clamp(0.0, 1.0)
         dense_hint = torch.cat([batch["color"], torch.ones_like(batch["line"])], dim=1)
         return {"": trained, "dense_hint_": self.contract_graph()(batch["line"], dense_hint)}
@@ -425,6 +461,7 @@ class Classification(Variant):
     name = "classification"
     description = "the poster's classification U-Net: 512 RGB colour classes at 1/4 resolution"
     space = "rgb"
+    propagation = True
 
     @classmethod
     def check(cls, config):
@@ -438,9 +475,14 @@ class Classification(Variant):
         self.class_weights = torch.ones(self.bins.classes)
 
     def build_generator(self):
-        self.prepare = StrokeInput(self.uses_hints)
-        return classification_unet(self.prepare.channels, self.bins.classes, self.config.width,
-                                   self.config.depth)
+        self.prepare = self.with_flood(StrokeInput(self.uses_hints))
+        network = classification_unet(self.prepare.channels, self.bins.classes, self.config.width,
+                                      self.config.depth)
+        if not self.flood:
+            return network
+        self.description = ("the poster's classification U-Net (512 RGB colour classes at 1/4 "
+                            "resolution) starting from a line-aware flood of the hint strokes")
+        return FloodPrior(network, self.bins, self.prepare)
 
     def network_input(self, batch):
         return self.prepare(batch["line"], batch["hint"])
@@ -481,6 +523,7 @@ class ClassificationLCH(Classification):
     name = "classification-lch"
     description = "the poster's classification U-Net: 512 CIE LCH colour classes at 1/4 resolution"
     space = "lch"
+    propagation = False  # the flood's LCH class needs atan2, which the graph cannot export
 
 
 VARIANT_CLASSES = {cls.name: cls for cls in (Pix2PixStroke, DeepColorGAN, Regression, Classification,

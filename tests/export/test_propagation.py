@@ -1,6 +1,7 @@
-"""The line-aware hint flood (export/propagation.py) and the pix2pix-stroke generator built on it:
-a stroke's colour fills its closed region and stops at the lines, the variant trains and
-validates with the raw-quality metrics, and it exports to ONNX matching PyTorch."""
+"""The line-aware hint flood (export/propagation.py) and the generators built on it (pix2pix-stroke,
+deepcolor-gan, classification): a stroke's colour fills its closed region and stops at the lines,
+each variant trains and validates with the raw-quality metrics, and it exports to ONNX matching
+PyTorch, painting the flood before it has learned anything."""
 
 from __future__ import annotations
 
@@ -82,14 +83,21 @@ def test_no_hints_reach_nothing_and_levels_are_checked():
         HintPropagation(((4, 8), (8, 8)))
     with pytest.raises(ConfigError, match="raise --depth"):
         TrainConfig(variant="pix2pix-stroke", run="x", depth=3, crop=64, propagation="flood")
-    with pytest.raises(ConfigError, match="applies to pix2pix-stroke only"):
+    with pytest.raises(ConfigError, match="applies to pix2pix-stroke, deepcolor-gan, classification only"):
         TrainConfig(variant="regression", run="x", propagation="flood")
+    with pytest.raises(ConfigError, match="needs --hints strokes, not deepcolor"):
+        TrainConfig(variant="deepcolor-gan", run="x", propagation="flood")
 
 
-def test_the_flood_variant_trains_validates_and_exports(tiny_dataset, tmp_path):
+# The extra options each variant needs to read the flood (blocks of 16 px need depth 4 or more).
+FLOOD_VARIANTS = {"pix2pix-stroke": (), "deepcolor-gan": ("--hints", "strokes"), "classification": ("--depth", "4")}
+
+
+@pytest.mark.parametrize("name", FLOOD_VARIANTS)
+def test_a_flood_variant_trains_validates_and_exports(name, tiny_dataset, tmp_path):
     run = tmp_path / "run"
-    args = tiny_args("pix2pix-stroke", tiny_dataset, run, 3, "--propagation", "flood", "--val-every", "3")
-    assert train.main(args) == 0
+    options = (*FLOOD_VARIANTS[name], "--propagation", "flood")
+    assert train.main(tiny_args(name, tiny_dataset, run, 3, *options, "--val-every", "3")) == 0
     checkpoint = checkpoints.load_checkpoint(run)
     assert checkpoint["config"]["propagation"] == FLOOD_LEVELS and checkpoint["images_seen"] == 12
     validation = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()
@@ -99,23 +107,24 @@ def test_the_flood_variant_trains_validates_and_exports(tiny_dataset, tmp_path):
     assert 0.0 <= validation["raw_hinted_de10"] <= 1.0
     assert "| 3 | 12 |" in curve(run)  # the learning-curve table for the model card
     # resuming with the short name of the schedule is the same run
-    assert train.main(tiny_args("pix2pix-stroke", tiny_dataset, run, 4, "--propagation", "flood")) == 0
+    assert train.main(tiny_args(name, tiny_dataset, run, 4, *options)) == 0
     assert checkpoints.load_checkpoint(run)["step"] == 4
 
     output = tmp_path / "flood.onnx"
     summary = export_checkpoint(run, output, data=str(tiny_dataset), log=lambda _: None)
     assert max(summary["parity"].values()) < PARITY_TOLERANCE
     model = load_model(output, device="cpu", threads=1)
-    assert model.info.variant == "pix2pix-stroke" and model.info.extra["propagation"] == FLOOD_LEVELS
+    assert model.info.variant == name and model.info.extra["propagation"] == FLOOD_LEVELS
     layer_line, layer_hint = canvas()  # through the engine as users run it
     assert colorize(model, layer_line, layer_hint, Options(max_side=128)).rgba.shape == (70, 100, 4)
 
     # the drawing through onnxruntime and torch: the same colours, and the red stroke carried
-    # across its part of the ring (the correction starts at zero and moved little in 4 steps)
+    # across its part of the ring (the flood's part starts in charge and moved little in 4
+    # steps; classification paints the mean of the colour classes next to the stroke's)
     line, hint = drawing()
     variant = checkpoints.restore_variant(checkpoints.load_checkpoint(run))
     graph = variant.contract_graph().eval()
     ours = colour_with(model.run, line[0, 0].numpy(), hint[0].permute(1, 2, 0).numpy(), 32)
     expected = colour_with(torch_runner(graph), line[0, 0].numpy(), hint[0].permute(1, 2, 0).numpy(), 32)
     assert np.abs(ours - expected).max() < PARITY_TOLERANCE
-    assert np.abs(ours[195, 120] - RED).max() < 0.15 and np.abs(ours[90, 128] - RED).max() > 0.5
+    assert np.abs(ours[195, 120] - RED).max() < 0.15 and np.abs(ours[90, 128] - RED).max() > 0.3
