@@ -1,6 +1,6 @@
 """Colorize inside real Krita, end to end through the plugin's own code path. Prints one table.
 
-    bash benchmarks/krita_speed.sh [--quick] [--save-baseline] [--repeats N]
+    bash benchmarks/krita_speed.sh [--quick] [--sizes 2048² 4096² 7000x10000] [--save-baseline] [--repeats N]
 
 (the wrapper runs ``kritarunner -s benchmarks.krita_speed -f main -- ARGS`` with a reused
 profile). Each run makes a fresh RGBA/U8 document with the bundled example's line art ("Lines")
@@ -280,12 +280,13 @@ def load() -> str:
 def run(args: list[str], out=sys.stdout) -> tuple[dict, str]:
     parser = argparse.ArgumentParser(prog="benchmarks/krita_speed.sh", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="2048² only, 1 run (a smoke test)")
+    parser.add_argument("--sizes", nargs="+", choices=list(SIZES), help="canvases to measure (default all)")
     parser.add_argument("--repeats", type=int, default=None, help="runs per case, median shown (default 3)")
     parser.add_argument("--baseline", type=Path, default=BASELINE, help="stored numbers to compare with")
     parser.add_argument("--save-baseline", action="store_true", help="store this run as the baseline")
     parser.add_argument("--json", type=Path, help="also write this run's numbers here")
     options = parser.parse_args(args)
-    sizes = ["2048²"] if options.quick else list(SIZES)
+    sizes = ["2048²"] if options.quick else options.sizes or list(SIZES)
     repeats = options.repeats or (1 if options.quick else 3)
 
     def report(message):

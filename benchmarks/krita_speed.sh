@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Colorize speed and memory inside real Krita (benchmarks/krita_speed.py), headless in kritarunner.
-#   bash benchmarks/krita_speed.sh [--quick] [--repeats N] [--save-baseline] [--json OUT]
+#   bash benchmarks/krita_speed.sh [--quick] [--sizes 4096² ...] [--repeats N] [--save-baseline] [--json OUT]
 # Needs what tests/krita/run.sh installs (Debian's krita, python3-pyqt5, the .kdeps folder).
 # KRITA_DEEPCOLOR_BENCH_PROFILE=DIR reuses a Krita profile (default: a temporary one; the first
 # start on an empty profile costs ~16 s, outside the measurement).

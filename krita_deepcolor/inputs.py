@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from .document import DocumentError, canvas_size, node_id, selection_bounds, selection_bytes
@@ -52,17 +53,21 @@ def read_inputs(doc, line, hint, clear=None, previous=None) -> Inputs:
     box = area or (0, 0, width, height)
     x, y, w, h = content_rect(line, width, height)
     line_rgba = read_rgba(line, width, height, content_only=True, area=box)
+    if not w:
+        raise DocumentError(f"the line-art layer '{line.name()}' is empty: draw on it or pick another layer")
     # A selection may well hold no line at all (a part of one region): the layer is only checked
     # when the whole canvas is coloured.
-    if not w or (area is None and not line_rgba[:, :, 3].any()):
-        raise DocumentError(f"the line-art layer '{line.name()}' is empty: draw on it or pick another layer")
-    # One plain colour over the whole canvas (e.g. a white background taken for line art); a layer
-    # with pixels and transparency around them is never that.
-    if area is None and (w, h) == (width, height) and line_rgba.size > 4:
-        packed = line_rgba.view(np.uint32)  # one number a pixel: two passes, no copy of the canvas
-        if packed.min() == packed.max():
-            raise DocumentError(f"the line-art layer '{line.name()}' is one plain colour, no line art: name "
-                                "the line-art layer 'lines' or pick it in the Deepcolor docker")
+    if area is None:
+        transparency = cv2.minMaxLoc(cv2.extractChannel(line_rgba, 3))[:2]
+        if transparency[1] == 0:
+            raise DocumentError(f"the line-art layer '{line.name()}' is empty: draw on it or pick another layer")
+        # One plain colour over the whole canvas (e.g. a white background taken for line art); a
+        # layer with pixels and transparency around them, or alpha that varies, is never that.
+        if transparency[0] == transparency[1] and line_rgba.size > 4 and (w, h) == (width, height):
+            packed = line_rgba.view(np.uint32)  # one number a pixel: no copy of the canvas
+            if packed.min() == packed.max():
+                raise DocumentError(f"the line-art layer '{line.name()}' is one plain colour, no line art: "
+                                    "name the line-art layer 'lines' or pick it in the Deepcolor docker")
     previous_rgba = None
     if area is not None and previous is not None:
         previous_rgba = read_rgba(previous, width, height, content_only=True)
@@ -80,9 +85,10 @@ def _strokes(node, width: int, height: int, box, what: str):
     if node is None or not content_rect(node, width, height)[2]:
         return None
     rgba = read_rgba(node, width, height, content_only=True, area=box)
-    if not rgba[:, :, 3].any():
+    lowest, highest = cv2.minMaxLoc(cv2.extractChannel(rgba, 3))[:2]
+    if highest == 0:
         return None
-    if rgba[:, :, 3].min() == 255 and tuple(box) != (0, 0, width, height):
+    if lowest == 255 and tuple(box) != (0, 0, width, height):
         if read_rgba(node, width, height, content_only=True)[:, :, 3].min() == 255:
             raise DocumentError(f"the {what} layer '{node.name()}' is fully opaque: paint {what} strokes on "
                                 "a transparent layer")

@@ -1,8 +1,8 @@
 """Running work off the UI thread.
 
-A task runs on a Python thread and reports through a queue; a QTimer on the main thread
-drains the queue, so callbacks (and with them every Krita API call) happen on the main thread.
-One task at a time.
+A task runs on a Python thread and reports through a queue; each report also wakes the main
+thread (a signal queued across threads), which drains the queue, so callbacks (and with them
+every Krita API call) happen on the main thread, as soon as the report is made. One task at a time.
 """
 
 from __future__ import annotations
@@ -15,9 +15,7 @@ from dataclasses import dataclass
 
 from .engine.errors import Cancelled, EngineError
 from .engine.runtime import CancelToken
-from .qt import QObject, QTimer, Signal
-
-POLL_MS = 30
+from .qt import QObject, Qt, Signal
 
 
 @dataclass
@@ -36,15 +34,14 @@ class Worker(QObject):
 
     progress = Signal(float, str)
     finished = Signal(object)  # Outcome
+    _reported = Signal()  # emitted on the worker thread, received on the main thread
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self._events = queue.Queue()
         self._thread = None
         self._token = None
-        self._timer = QTimer(self)
-        self._timer.setInterval(POLL_MS)
-        self._timer.timeout.connect(self._drain)
+        self._reported.connect(self._drain, Qt.QueuedConnection)
 
     @property
     def busy(self) -> bool:
@@ -58,7 +55,6 @@ class Worker(QObject):
         self._thread = threading.Thread(target=self._run, args=(task, self._token),
                                         name="krita-deepcolor-worker", daemon=True)
         self._thread.start()
-        self._timer.start()
         return True
 
     def cancel(self) -> None:
@@ -68,6 +64,7 @@ class Worker(QObject):
     def _run(self, task: Task, token: CancelToken) -> None:
         def report(fraction, message):
             self._events.put(("progress", fraction, message))
+            self._reported.emit()
         try:
             outcome = Outcome(value=task(report, token))
         except Cancelled:
@@ -78,6 +75,7 @@ class Worker(QObject):
             outcome = Outcome(error=f"unexpected error: {type(exc).__name__}: {exc}",
                               details=traceback.format_exc())
         self._events.put(("done", outcome))
+        self._reported.emit()
 
     def _drain(self) -> None:
         while True:
@@ -92,6 +90,5 @@ class Worker(QObject):
             outcome.cancelled = outcome.cancelled or self._token.cancelled
             self._thread.join()
             self._thread = self._token = None
-            self._timer.stop()
             self.finished.emit(outcome)
             return

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from .document import DocumentError, scratch_document
+from .engine.imaging import tile_runs
 from .qt import QByteArray
 
 WORK_PROFILES = ("sRGB-elle-V2-srgbtrc.icc", "sRGB built-in")  # 8-bit sRGB: no conversion needed
@@ -150,9 +151,9 @@ def write_rgba(node, rgba: np.ndarray, origin: tuple[int, int] = (0, 0)) -> None
     """Fill ``node`` (a paint layer of ours, never the user's) with ``rgba`` placed at ``origin``
     on the canvas; the layer is transparent everywhere else.
 
-    Only the part that changes is written: the pixels of ``rgba`` that are not transparent black,
-    and whatever the layer held before (cleared where ``rgba`` does not cover it or is
-    transparent black).
+    Only the part that changes is written: the canvas tiles holding pixels of ``rgba`` that are
+    not transparent, and whatever the layer held before (cleared where ``rgba`` does not cover it
+    or is transparent black).
     """
     height, width = rgba.shape[:2]
     left, top = origin
@@ -172,5 +173,15 @@ def write_rgba(node, rgba: np.ndarray, origin: tuple[int, int] = (0, 0)) -> None
             ix, iy, iw, ih = inside
             source = rgba[iy - top:iy - top + ih, ix - left:ix - left + iw]
             pixels[iy - y:iy - y + ih, ix - x:ix - x + iw] = source
-    data = encode_rgba(pixels, ColorSpace.of(node))
-    node.setPixelData(data, x, y, w, h)
+    space = ColorSpace.of(node)
+    if not space.is_work_space:  # one conversion (a scratch document) for all of it
+        node.setPixelData(encode_rgba(pixels, space), x, y, w, h)
+        return
+    # Tile by tile: the transparent parts of a result (often most of it) cost Krita nothing.
+    # What the layer held is written over whole, so that it is cleared.
+    written = cv2.extractChannel(pixels, 3)
+    hx, hy, hw, hh = _intersect(held, (x, y, w, h))
+    written[hy - y:hy - y + hh, hx - x:hx - x + hw] = 1
+    for run_x, run_y, run_w, run_h in tile_runs(written, (x, y)):
+        part = pixels[run_y:run_y + run_h, run_x:run_x + run_w]
+        node.setPixelData(encode_rgba(part, space), x + run_x, y + run_y, run_w, run_h)

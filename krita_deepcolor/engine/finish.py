@@ -69,18 +69,24 @@ def closing_radius(gap: int, scale: float) -> int:
     return math.ceil(gap * scale / 2 - 1e-9) if gap > 0 else 0
 
 
-def hybrid_finish(line: np.ndarray, hint8: np.ndarray | None, hint_premultiplied: np.ndarray | None,
-            clear8: np.ndarray | None, color: np.ndarray, line_width: float | None,
-            options) -> tuple[np.ndarray, int]:
-    """The hybrid finishing (regions.hybrid_colors) at (at most) FINISH_MAX_SIDE, brought to the
-    canvas; ``options`` is the pipeline's Options. Returns the layer and the widest gap closed,
-    in canvas pixels."""
-    canvas = line.shape
+def finish_size(canvas: tuple[int, int], line_width: float | None) -> tuple[int, int]:
+    """(h, w) the hybrid finishing finds regions at: at most FINISH_MAX_SIDE, lines about
+    FINISH_LINE_WIDTH wide, never below FINISH_MIN_SIDE."""
     finish_side = FINISH_MAX_SIDE
     if line_width:
         lines_fit = round(max(canvas) * FINISH_LINE_WIDTH / line_width)
         finish_side = min(finish_side, max(FINISH_MIN_SIDE, lines_fit))
-    finish = plan_work(canvas, finish_side, 1).work
+    return plan_work(canvas, finish_side, 1).work
+
+
+def hybrid_finish(line: np.ndarray, hint8: np.ndarray | None, hint_finish: np.ndarray | None,
+                  clear8: np.ndarray | None, color: np.ndarray, line_width: float | None,
+                  options) -> tuple[np.ndarray, int]:
+    """The hybrid finishing (regions.hybrid_colors) at ``finish_size``, brought to the canvas;
+    ``hint_finish`` is the premultiplied hints at that size, ``options`` the pipeline's Options.
+    Returns the layer and the widest gap closed, in canvas pixels."""
+    canvas = line.shape
+    finish = finish_size(canvas, line_width)
     scale = finish[0] / canvas[0]
     if options.close_gaps is None:
         radius = gap_radius(line_width * scale if line_width else None)
@@ -91,7 +97,7 @@ def hybrid_finish(line: np.ndarray, hint8: np.ndarray | None, hint_premultiplied
     if hint8 is None:
         hint_finish = np.zeros(finish + (4,), np.uint8)
     else:
-        hint_finish = straight_rgba8(hint_premultiplied, *finish)
+        hint_finish = straight_rgba8(hint_finish, *finish)
         # every hint pixel one of the colours painted (or their palette entries), never a blend
         painted = painted_colours(hint8)
         exact_hints(hint_finish, painted)

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from .errors import InputError
-from .finish import draw_lines, hybrid_finish, upsample_colors
+from .finish import draw_lines, finish_size, hybrid_finish, upsample_colors
 from .flats import Palette
 from .imaging import (
     as_rgba,
@@ -140,6 +140,13 @@ def colorize(model: Model, line_rgba: np.ndarray, hint_rgba: np.ndarray | None =
     line_work = resize(line, *plan.work).astype(np.float32) * np.float32(1.0 / 255.0)
     hint8 = None if hint_rgba is None else np.ascontiguousarray(to_rgba8(hint_rgba, "hints"))
     hint_premultiplied = None if hint8 is None else premultiplied(hint8)
+    # The hybrid finishing's hints, premultiplied at its size: the network's are made from them
+    # when that is no smaller, a much cheaper resize than one more from the canvas.
+    hint_finish = None
+    if hint8 is not None and options.finishing == "hybrid":
+        hint_finish = resize(hint_premultiplied, *finish_size(line.shape, line_width))
+        if min(np.subtract(hint_finish.shape[:2], plan.work)) >= 0:
+            hint_premultiplied = hint_finish
     hint_work = hint_from_premultiplied(hint_premultiplied, *plan.work)
     hint_work[:, :, 3] *= np.float32(options.hint_strength)
     np.clip(hint_work[:, :, 3], 0.0, 1.0, out=hint_work[:, :, 3])
@@ -158,7 +165,7 @@ def colorize(model: Model, line_rgba: np.ndarray, hint_rgba: np.ndarray | None =
         rgba = upsample_colors(color, line_work, plan.canvas)
     else:
         clear8 = None if clear_rgba is None else to_rgba8(clear_rgba, "keep-clear strokes")
-        rgba, gap_size = hybrid_finish(line, hint8, hint_premultiplied, clear8, color, line_width, options)
+        rgba, gap_size = hybrid_finish(line, hint8, hint_finish, clear8, color, line_width, options)
     if options.with_lines:
         rgba = draw_lines(rgba, line)
     step("finish")

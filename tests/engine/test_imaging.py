@@ -2,7 +2,14 @@ import numpy as np
 import pytest
 
 from krita_deepcolor.engine import InputError
-from krita_deepcolor.engine.imaging import as_rgba, hint_from_premultiplied, line_from_rgba, premultiplied
+from krita_deepcolor.engine.imaging import (
+    TILE,
+    as_rgba,
+    hint_from_premultiplied,
+    line_from_rgba,
+    premultiplied,
+    tile_runs,
+)
 from krita_deepcolor.engine.plan import estimate_line_width, plan_work
 
 from .conftest import line_art
@@ -81,3 +88,36 @@ def test_plan_matches_training_line_width_within_max_side():
     assert thin.work == (250, 250)  # 8 px lines shrink to the 2 px seen in training
     capped = plan_work((1000, 1000), max_side=1024, size_multiple=8, line_width=1.0, model_line_width=2.0)
     assert capped.work == (1024, 1024)  # enlarging stops at max_side
+
+
+@pytest.mark.parametrize("origin", [(0, 0), (70, 5), (128, 64)])
+def test_tile_runs_cover_every_stroke_in_whole_canvas_tiles_and_nothing_else(origin):
+    rng = np.random.default_rng(7)
+    alpha = np.zeros((300, 420), np.uint8)
+    alpha[10:14, 20:300] = 255  # a long stroke
+    alpha[250, 410] = 1  # one faint pixel near a corner
+    alpha[140:200, 100:103] = rng.integers(1, 256, (60, 3))
+    covered = np.zeros(alpha.shape, int)
+    for x, y, w, h in tile_runs(alpha, origin):
+        covered[y:y + h, x:x + w] += 1
+        # on the canvas's tile grid (or the array's edge), and no tile of it empty
+        for edge, low, high in ((x + origin[0], x, x + w), (y + origin[1], y, y + h)):
+            assert edge % TILE == 0 or low == 0
+        assert ((x + w + origin[0]) % TILE == 0 or x + w == alpha.shape[1])
+        starts = [x] + [column for column in range(x + 1, x + w) if (column + origin[0]) % TILE == 0]
+        for start, end in zip(starts, starts[1:] + [x + w]):
+            assert alpha[y:y + h, start:end].any()
+    assert (covered[alpha > 0] == 1).all() and covered.max() == 1
+    assert covered.sum() < alpha.size / 4  # most of the array is left out
+    assert tile_runs(np.zeros((5, 5), np.uint8)) == []
+
+
+def test_premultiplying_only_the_stroked_tiles_changes_nothing():
+    rng = np.random.default_rng(3)
+    rgba = rng.integers(0, 256, (200, 300, 4), dtype=np.uint8)
+    rgba[:, :, 3][rng.random((200, 300)) < 0.97] = 0  # colour under transparency, far apart
+    rgba[:130, :, 3] = 0
+    expected = (rgba[:, :, :3].astype(np.float64) * rgba[:, :, 3:] / 255.0).round()
+    out = premultiplied(rgba)
+    assert np.abs(out[:, :, :3] - expected).max() <= 1 and (out[:, :, 3] == rgba[:, :, 3]).all()
+    assert not out[:130].any()

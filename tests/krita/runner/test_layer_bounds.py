@@ -46,3 +46,25 @@ def test_group_layers_are_read_over_the_canvas(make_doc):
     assert content_rect(group, 64, 48) == (0, 0, 64, 48)
     doc.waitForDone()
     assert (read_rgba(group, 64, 48, content_only=True) == read_rgba(group, 64, 48)).all()
+
+
+def test_a_mostly_transparent_result_written_tile_by_tile_reads_back_exactly(make_doc):
+    doc = make_doc(1000, 700)
+    node = add_layer(doc, "result")
+    rng = np.random.default_rng(5)
+    rgba = np.zeros((500, 800, 4), np.uint8)
+    rgba[3:9, 10:790] = (200, 30, 40, 255)  # a stroke across many tiles
+    rgba[400:480, 700:703] = rng.integers(1, 256, (80, 3, 4))  # a thin patch, alpha of every level
+    rgba[499, 0] = (1, 2, 3, 4)  # one faint pixel in a corner
+    origin = (130, 70)  # off the 64-px tile grid, as a selection's bounds are
+    write_rgba(node, rgba, origin)
+    expected = np.zeros((700, 1000, 4), np.uint8)
+    expected[70:570, 130:930] = rgba
+    assert (read_rgba(node, 1000, 700) == expected).all()
+    # written again elsewhere: what it held is cleared, tiles it did not touch included
+    moved = np.zeros((64, 64, 4), np.uint8)
+    moved[30:34, 30:34] = (9, 8, 7, 255)
+    write_rgba(node, moved, (900, 600))
+    expected[:] = 0
+    expected[600:664, 900:964] = moved
+    assert (read_rgba(node, 1000, 700) == expected).all()
