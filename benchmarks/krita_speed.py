@@ -17,6 +17,10 @@ Steps, in seconds, timed around the plugin's functions (nothing in the plugin is
 * hand-off: from the engine's return on the worker to the main thread taking the result
 * write: ``document.add_result`` (result layer written, inserted, old results removed)
 * end to end: from the click to the result layer in the document
+Live preview ("live preview", thick lines): with the preview on and a first preview shown, a new
+hint stroke is drawn, and the clock runs from the stroke's end (``Colorizer.stroke_ended``, what
+releasing the pen calls) to the preview layer repainted and composited; write is
+``update_preview``. One document, a new stroke each run.
 Memory: Krita's peak resident set (VmHWM) during the run, and what the run added over Krita's
 resident set just before it (the document with its layers already open); the peak is reset
 before every run through /proc/self/clear_refs.
@@ -45,8 +49,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = Path(__file__).with_name("krita_speed_baseline.json")
 SIZES = {"2048²": (2048, 2048), "4096²": (4096, 4096), "7000x10000": (7000, 10000)}  # width, height
+SIZES_NAMES = {size: name for name, size in SIZES.items()}
 LINES = ("thick", "thin")
 FIRST = "first run"  # the "lines" of the row for the first colouring after Krita starts
+PREVIEW = "live preview"  # the "lines" of the live preview's row
 STEPS = ("read", "engine read", "prepare", "network", "finish", "hand-off", "write")
 COLUMNS = (("end to end s", "total"),) + tuple((f"{step} s", step) for step in STEPS) + (
     ("model load s", "model load"), ("Krita peak MB", "peak_mb"), ("plugin adds MB", "added_mb"))
@@ -121,6 +127,7 @@ class Probe:
         wrap(colorizer_module, "read_inputs", "read start", "read end")
         wrap(colorizer_module, "colorize", None, "engine end")
         wrap(colorizer_module, "add_result", "write start", "write end")
+        wrap(colorizer_module, "update_preview", "write start", "write end")
         wrap(catalog_module, "open_model", "load start", "load end")
 
     def restore(self):
@@ -148,6 +155,7 @@ def colour_once(width: int, height: int, lines: str) -> dict:
         del node, rgba
         doc.waitForDone()
         gc.collect()
+        _wait_for_krita_idle()
         results = {}
         original_deliver = colorizer._deliver
 
@@ -169,21 +177,9 @@ def colour_once(width: int, height: int, lines: str) -> dict:
         peak = _status_kb("VmHWM")
         if not colorizer.status.startswith("Added"):
             raise RuntimeError(f"Colorize failed: {colorizer.status}")
-        result = results.pop("result")
-        marks = probe.marks
-        row = {"total": marks["deliver end"] - start,
-               "read": marks["read end"] - marks["read start"],
-               "engine read": result.seconds.get("read", 0.0),
-               "prepare": result.seconds.get("prepare", 0.0),
-               "network": result.seconds.get("network", 0.0),
-               "finish": result.seconds.get("finish", 0.0),
-               "hand-off": marks["deliver start"] - marks["engine end"],
-               "write": marks["write end"] - marks["write start"],
-               "model load": marks["load end"] - marks["load start"] if "load start" in marks else 0.0,
-               "network at": f"{result.plan.padded[1]}x{result.plan.padded[0]}",
-               "peak_mb": peak / 1024 if peak_reset else float("nan"),
-               "added_mb": (peak - rss_before) / 1024 if peak_reset else float("nan")}
-        del result
+        row = _row(probe.marks, results.pop("result"), marks_start=start, end=probe.marks["deliver end"])
+        row.update(peak_mb=peak / 1024 if peak_reset else float("nan"),
+                   added_mb=(peak - rss_before) / 1024 if peak_reset else float("nan"))
         return row
     finally:
         probe.restore()
@@ -194,15 +190,137 @@ def colour_once(width: int, height: int, lines: str) -> dict:
         gc.collect()
 
 
-def _wait_until(predicate, timeout: float) -> None:
-    """Let Qt run (the worker's results arrive through a timer) until ``predicate()``."""
-    from PyQt5.QtCore import QCoreApplication, QEventLoop
+def _row(marks: dict, result, marks_start: float, end: float) -> dict:
+    """Seconds per step of one run from the probe's marks and the engine's Result."""
+    return {"total": end - marks_start,
+            "read": marks["read end"] - marks["read start"],
+            "engine read": result.seconds.get("read", 0.0),
+            "prepare": result.seconds.get("prepare", 0.0),
+            "network": result.seconds.get("network", 0.0),
+            "finish": result.seconds.get("finish", 0.0),
+            "hand-off": marks["deliver start"] - marks["engine end"],
+            "write": marks["write end"] - marks["write start"],
+            "model load": marks["load end"] - marks["load start"] if "load start" in marks else 0.0,
+            "network at": f"{result.plan.padded[1]}x{result.plan.padded[0]}"}
+
+
+def preview_runs(width: int, height: int, repeats: int, report=print) -> list[dict]:
+    """Live previews of one document after ``repeats`` new strokes; seconds and memory of each."""
+    from krita import Krita
+
+    from krita_deepcolor import colorizer as colorizer_module
+    from krita_deepcolor.engine import catalog
+    from krita_deepcolor.pixels import write_rgba
+
+    doc = Krita.instance().createDocument(width, height, "krita-speed-preview", "RGBA", "U8", "", 300.0)
+    doc.setBatchmode(True)
+    colorizer = _COLORIZER["instance"]
+    probe = Probe(colorizer_module, catalog)
+    original_deliver = colorizer._deliver
+    results = {}
+
+    def deliver(request, outcome):
+        probe.marks["deliver start"] = time.perf_counter()
+        if outcome.value is not None:
+            results["result"] = outcome.value.result
+        try:
+            return original_deliver(request, outcome)
+        finally:
+            probe.marks["deliver end"] = time.perf_counter()
+    colorizer._deliver = deliver
+    quiet = colorizer._preview.quiet_s
+    rows = []
+    try:
+        layers = {}
+        for name, rgba in zip(("Lines", "Hints"), canvas(width, height, "thick"), strict=True):
+            layers[name] = doc.createNode(name, "paintlayer")
+            write_rgba(layers[name], rgba)
+            doc.rootNode().addChildNode(layers[name], None)
+        doc.waitForDone()
+        colorizer._preview.quiet_s = 1e9  # only a stroke's end starts a preview
+        colorizer.update_settings(live_preview=True)
+
+        def preview_after(stroke) -> dict:
+            probe.marks.clear()
+            if stroke is not None:
+                x, y, colour = stroke
+                side = max(8, min(width, height) // 40)  # a dab of a brush, 100 px at 4096²
+                layers["Hints"].setPixelData(bytes([*colour[::-1], 255]) * (side * side), x, y, side, side)
+                doc.waitForDone()
+            _wait_for_krita_idle()
+            rss_before = _status_kb("VmRSS")
+            peak_reset = _reset_peak()
+            start = time.perf_counter()
+            if not colorizer.stroke_ended(doc):
+                raise RuntimeError(f"no preview started: {colorizer.status}")
+            _wait_until(lambda: "deliver end" in probe.marks, 600)
+            doc.waitForDone()  # the repainted layer composited: on screen
+            end = time.perf_counter()
+            peak = _status_kb("VmHWM")
+            if not colorizer.status.startswith("Preview updated"):
+                raise RuntimeError(f"preview failed: {colorizer.status}")
+            row = _row(probe.marks, results.pop("result"), marks_start=start, end=end)
+            row.update(peak_mb=peak / 1024 if peak_reset else float("nan"),
+                       added_mb=(peak - rss_before) / 1024 if peak_reset else float("nan"))
+            return row
+
+        preview_after(None)  # the preview layer is added: later strokes repaint it
+        colours = ((230, 60, 50), (60, 110, 220), (250, 200, 40), (90, 180, 80))
+        for number in range(repeats):
+            where = (width * (3 + number) // 10, height * 6 // 10, colours[number % len(colours)])
+            rows.append(preview_after(where))
+            report(f"# {SIZES_NAMES[(width, height)]} live preview run {number + 1}/{repeats}: "
+                   f"{rows[-1]['total']:.3f} s")
+        return rows
+    finally:
+        colorizer.update_settings(live_preview=False)
+        colorizer._preview.quiet_s = quiet
+        probe.restore()
+        colorizer.__dict__.pop("_deliver", None)
+        doc.setModified(False)
+        doc.close()
+        del doc
+        gc.collect()
+
+
+QUIET_CPU = 0.05  # Krita counts as idle below this share of one core
+
+
+def _run_qt(until, timeout: float) -> bool:
+    """Run Qt's event loop, blocked in Qt between events as Krita's own loop is (no Python spins
+    on the main thread beside the worker), until ``until()`` or ``timeout`` s; whether ``until()``."""
+    from PyQt5.QtCore import QEventLoop, QTimer
+    loop = QEventLoop()
     deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"no result after {timeout} s")
-        QCoreApplication.processEvents(QEventLoop.AllEvents, 5)
-        time.sleep(0.001)
+
+    def check():
+        if until() or time.monotonic() > deadline:
+            loop.quit()
+    timer = QTimer(interval=2)  # the worker's report also wakes the loop: this only bounds the wait
+    timer.timeout.connect(check)
+    timer.start()
+    if not until():
+        loop.exec_()
+    timer.stop()
+    return until()
+
+
+def _wait_for_krita_idle(timeout: float = 30.0) -> None:
+    """Let Krita's event loop run until Krita itself stops working: a document that changed gets
+    work done on it when the event loop is idle (overview and thumbnails), which would otherwise
+    run beside the colouring and slow it; after a user's stroke it has long been done."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        cpu, start = sum(os.times()[:2]), time.monotonic()
+        _run_qt(lambda: False, 0.1)
+        if sum(os.times()[:2]) - cpu < QUIET_CPU * (time.monotonic() - start):
+            return
+    raise RuntimeError(f"Krita kept working for {timeout} s")
+
+
+def _wait_until(predicate, timeout: float) -> None:
+    if not _run_qt(predicate, timeout):
+        raise RuntimeError(f"no result after {timeout} s")
 
 
 _COLORIZER = {}
@@ -239,6 +357,8 @@ def measure(sizes, repeats: int, report=print) -> dict:
                     runs.append(colour_once(*SIZES[size], lines))
                     report(f"# {size} {lines} run {number + 1}/{repeats}: {runs[-1]['total']:.3f} s")
                 rows[f"{size} {lines}"] = dict(_median_row(runs), canvas=size, lines=lines)
+            runs = preview_runs(*SIZES[size], repeats, report)
+            rows[f"{size} {PREVIEW}"] = dict(_median_row(runs), canvas=size, lines=PREVIEW)
     finally:
         colorizer.deleteLater()
         _COLORIZER.clear()

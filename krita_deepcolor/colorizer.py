@@ -22,6 +22,7 @@ from .document import (
     is_grey,
     is_open,
     layer_name,
+    node_id,
     open_documents,
     selection_bounds,
 )
@@ -39,6 +40,7 @@ from .preview import PreviewScheduler
 from .qt import QObject, QTimer, Signal
 from .results import PREVIEW, RESULT, add_result, replaced_result, result_name, update_preview
 from .settings import Settings
+from .stroke_ends import StrokeEnds
 
 WATCH_MS = 250  # how often a running job's document and the live preview's layers are checked
 
@@ -103,6 +105,9 @@ class Colorizer(QObject):
         self._batch = None
         self._closed_while_running = False
         self._preview = PreviewScheduler()
+        self._stroke_waiting = False  # a stroke ended while busy: look at the layers afterwards
+        self._shown = None  # (layer id, origin, pixels) of the last preview written
+        self._stroke_ends = StrokeEnds(self.stroke_ended, self)
         self.worker = Worker(self)
         self.worker.progress.connect(self._on_progress)
         self.worker.finished.connect(self._on_finished)
@@ -111,6 +116,7 @@ class Colorizer(QObject):
         self._watch.timeout.connect(self._tick)
         if self.settings.live_preview:
             self._watch.start()
+            self._stroke_ends.watch(True)
 
     # ---- state the docker shows
 
@@ -137,6 +143,7 @@ class Colorizer(QObject):
             self._entries = None
         if "live_preview" in changes:
             self._preview.reset()
+            self._stroke_ends.watch(self.settings.live_preview)
             if self.settings.live_preview:
                 self._watch.start()
             elif not self.busy:
@@ -303,6 +310,9 @@ class Colorizer(QObject):
             self._start(queued)
         elif not self.busy and not self.settings.live_preview:
             self._watch.stop()
+        elif self._stroke_waiting and not self.busy:
+            self._stroke_waiting = False
+            self.stroke_ended()
 
     def _deliver(self, request: Request, outcome: Outcome) -> tuple[str, bool]:
         """Write a finished run into its document; returns (status message, layer added)."""
@@ -322,8 +332,10 @@ class Colorizer(QObject):
         name = result_name(request.entry.name, request.kind)
         try:
             if request.kind == PREVIEW:
-                node = update_preview(request.doc, line, coloured.content, name, coloured.origin)
+                node = update_preview(request.doc, line, coloured.content, name, coloured.origin, self._shown)
+                self._shown = (node_id(node), coloured.origin, coloured.content)
             else:
+                self._shown = None  # the result replaces the preview layer
                 node = add_result(request.doc, line, coloured.content, name, origin=coloured.origin)
         except EngineError as exc:
             return str(exc), False
@@ -372,18 +384,34 @@ class Colorizer(QObject):
         if self.settings.live_preview and not self.busy and self._batch is None:
             self._poll_preview()
 
-    def _poll_preview(self) -> None:
-        doc = active_document()
+    def stroke_ended(self, doc=None) -> bool:
+        """A mouse button or pen was released (``stroke_ends.py``): preview ``doc`` (default: the
+        active document) at once if its layers changed since the last preview. Returns whether a
+        preview started."""
+        if not self.settings.live_preview or self._batch is not None:
+            return False
+        if self.busy:
+            self._stroke_waiting = True
+            return False
+        return self._poll_preview(stroke_end=True, doc=doc)
+
+    def _poll_preview(self, stroke_end: bool = False, doc=None) -> bool:
+        doc = doc or active_document()
         if doc is None:
-            return
+            return False
         try:
             line, hint = pick_layers(doc, *self.picks[:2])
-            seen = layers_fingerprint(doc, line, hint, pick_clear(doc, self.picks[2], line, hint))
+            seen = layers_fingerprint(doc, line, hint, pick_clear(doc, self.picks[2], line, hint),
+                                      settle=stroke_end)
         except EngineError:
-            return
-        if not self._preview.due(seen, time.monotonic()):
-            return
+            return False
+        if stroke_end:
+            if not self._preview.stroke_ended(seen):
+                return False
+        elif not self._preview.due(seen, time.monotonic()):
+            return False
         try:
-            self._start(self._prepare(doc, *self.picks, PREVIEW))
+            return self._start(self._prepare(doc, *self.picks, PREVIEW))
         except EngineError as exc:
             self._announce(f"Preview: {exc}")
+            return False

@@ -104,9 +104,12 @@ def layer_signature(node) -> bytes:
     return bytes(bits) + repr((bounds.x(), bounds.y(), bounds.width(), bounds.height())).encode()
 
 
-def layers_fingerprint(doc, *layers) -> list:
+def layers_fingerprint(doc, *layers, settle: bool = False) -> list:
     """What the live preview compares to notice that the picked layers (None: not picked), their
-    content or the selection changed."""
+    content or the selection changed. ``settle``: a stroke just ended; it may still be being
+    applied, so wait for it first (never while one is being painted: that would block it)."""
+    if settle:
+        doc.waitForDone()
     seen = [selection_bounds(doc)]
     for node in layers:
         seen += [node_id(node), layer_signature(node)] if node is not None else [None]

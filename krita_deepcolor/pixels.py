@@ -147,16 +147,23 @@ def encode_rgba(rgba: np.ndarray, space: ColorSpace):
     return convert(data, width, height, WORK_SPACE, space)
 
 
-def write_rgba(node, rgba: np.ndarray, origin: tuple[int, int] = (0, 0)) -> None:
+def write_rgba(node, rgba: np.ndarray, origin: tuple[int, int] = (0, 0), shown: np.ndarray | None = None) -> None:
     """Fill ``node`` (a paint layer of ours, never the user's) with ``rgba`` placed at ``origin``
     on the canvas; the layer is transparent everywhere else.
 
     Only the part that changes is written: the canvas tiles holding pixels of ``rgba`` that are
     not transparent, and whatever the layer held before (cleared where ``rgba`` does not cover it
-    or is transparent black).
+    or is transparent black). ``shown``: what the layer holds now, all of it, at the same origin
+    and size (the last live preview); then only the tiles where ``rgba`` differs are written.
     """
     height, width = rgba.shape[:2]
     left, top = origin
+    space = ColorSpace.of(node)
+    if shown is not None and shown.shape == rgba.shape and space.is_work_space:
+        differs = rgba.view(np.uint32)[:, :, 0] != shown.view(np.uint32)[:, :, 0]
+        for x, y, w, h in tile_runs(differs.view(np.uint8), origin):
+            node.setPixelData(encode_rgba(rgba[y:y + h, x:x + w], space), left + x, top + y, w, h)
+        return
     used = _used_rect(rgba)
     used = (used[0] + left, used[1] + top, used[2], used[3])
     extent = node.bounds()
@@ -173,7 +180,6 @@ def write_rgba(node, rgba: np.ndarray, origin: tuple[int, int] = (0, 0)) -> None
             ix, iy, iw, ih = inside
             source = rgba[iy - top:iy - top + ih, ix - left:ix - left + iw]
             pixels[iy - y:iy - y + ih, ix - x:ix - x + iw] = source
-    space = ColorSpace.of(node)
     if not space.is_work_space:  # one conversion (a scratch document) for all of it
         node.setPixelData(encode_rgba(pixels, space), x, y, w, h)
         return

@@ -1,8 +1,9 @@
 """The one place that imports the Qt binding, so moving to PyQt6 (Krita 6) touches only this file."""
 
-from PyQt5.QtCore import QByteArray, QObject, Qt, QTimer, pyqtSignal
+from PyQt5.QtCore import QByteArray, QEvent, QObject, Qt, QTimer, pyqtSignal
 from PyQt5.QtGui import QImage
 from PyQt5.QtWidgets import (
+    QApplication,
     QCheckBox,
     QComboBox,
     QFileDialog,
@@ -20,6 +21,6 @@ from PyQt5.QtWidgets import (
 
 Signal = pyqtSignal
 
-__all__ = ["QByteArray", "QObject", "Qt", "QTimer", "Signal", "QImage", "QCheckBox", "QComboBox",
+__all__ = ["QApplication", "QByteArray", "QEvent", "QObject", "Qt", "QTimer", "Signal", "QImage", "QCheckBox", "QComboBox",
            "QFileDialog", "QFormLayout", "QHBoxLayout", "QLabel", "QProgressBar", "QPushButton",
            "QSlider", "QSpinBox", "QToolButton", "QVBoxLayout", "QWidget"]

@@ -163,17 +163,19 @@ def add_result(doc, line, content, name: str, kind: str = RESULT, origin: tuple[
     return node
 
 
-def update_preview(doc, line, rgba, name: str, origin: tuple[int, int] = (0, 0)):
+def update_preview(doc, line, rgba, name: str, origin: tuple[int, int] = (0, 0), shown=None):
     """Show a live preview: repaint the existing preview layer in place, or add one.
 
     Repainting in place keeps previews out of the undo history, so each undo still takes back
-    one of the user's own hint strokes.
+    one of the user's own hint strokes. ``shown`` (layer id, origin, pixels): what the last
+    preview wrote; when it is this layer's, only the tiles that changed are repainted.
     """
     existing = Registry(doc).layers_for(line, (PREVIEW,))
     if not existing:
         return add_result(doc, line, rgba, name, PREVIEW, origin)
     node = existing[0]
-    write_rgba(node, rgba, origin)
+    same = shown is not None and shown[0] == node_id(node) and tuple(shown[1]) == tuple(origin)
+    write_rgba(node, rgba, origin, shown=shown[2] if same else None)
     node.setName(name)
     doc.refreshProjection()
     return node

@@ -15,7 +15,9 @@ DEFAULT_MODELS_DIR_NAME = "deepcolor-models"
 DEVICES = {"auto": "Auto", "cuda": "CUDA", "cpu": "CPU"}
 # Longest side of the image the network sees.
 RESOLUTIONS = {"fast": ("Fast", 512), "balanced": ("Balanced", 1024), "full": ("Full", 2048)}
-PREVIEW_RESOLUTION = "fast"
+# A live preview colours the layers shrunk to this longest side, the network seeing at most
+# PREVIEW_NETWORK_SIDE of it, and enlarges the result: fast enough to follow the strokes.
+PREVIEW_SIDE, PREVIEW_NETWORK_SIDE = 512, 256
 SHADING = 0.5  # how much of the network's light and dark "shaded" keeps
 # What the result layer holds: label and the engine Options fields it sets. One line each; the
 # first two match the command line's defaults.
@@ -68,11 +70,12 @@ class Settings:
         return self.models_dir or default_models_dir()
 
     def max_side(self, preview: bool = False) -> int:
-        return RESOLUTIONS[PREVIEW_RESOLUTION if preview else self.resolution][1]
+        return PREVIEW_NETWORK_SIDE if preview else RESOLUTIONS[self.resolution][1]
 
     def engine_options(self, preview: bool = False) -> dict:
         """Keyword arguments for the engine's ``Options`` (all but the palette)."""
-        return dict(max_side=self.max_side(preview), hint_strength=self.hint_strength / 100.0,
+        return dict(max_side=self.max_side(preview), preview_side=PREVIEW_SIDE if preview else None,
+                    hint_strength=self.hint_strength / 100.0,
                     close_gaps=None if self.close_gaps == AUTO_GAPS else self.close_gaps,
                     **OUTPUTS[self.output][1])
 

@@ -6,9 +6,10 @@ The CLI, the Krita plugin and the benchmarks all call ``colorize``.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -23,6 +24,8 @@ from .imaging import (
     line_levels,
     premultiplied,
     resize,
+    shrink_lines,
+    straight_rgba8,
     to_rgba8,
 )
 from .plan import WorkPlan, estimate_line_width, plan_work
@@ -45,6 +48,9 @@ class Options:
     shading: float = 0.0  # hybrid only: how much of the network's light and dark to add (0..1)
     close_gaps: int | None = None  # hybrid only: close gaps up to this many canvas pixels; None: auto
     palette: Palette | None = None  # hybrid only: hint colours (and guesses close to one) snap to it
+    # A live preview: the layers are shrunk so that their longest side is at most this, coloured
+    # (regions found at that size), and the result enlarged back to the canvas. None: full size.
+    preview_side: int | None = None
 
     def check(self) -> None:
         """Raises InputError, saying what to use instead, for a value out of range."""
@@ -56,6 +62,8 @@ class Options:
             raise InputError(f"hint strength {self.hint_strength} is negative: use 0 or more")
         if self.finishing not in FINISHINGS:
             raise InputError(f"unknown finishing {self.finishing!r}: choose {' or '.join(FINISHINGS)}")
+        if self.preview_side is not None and self.preview_side < 16:
+            raise InputError(f"preview side {self.preview_side} is too small: use at least 16 pixels")
         if self.close_gaps is not None and not 0 <= self.close_gaps <= MAX_CLOSE_GAPS:
             raise InputError(f"close gaps {self.close_gaps} is out of range: use 0 to {MAX_CLOSE_GAPS} "
                              "pixels, or auto")
@@ -133,6 +141,8 @@ def colorize(model: Model, line_rgba: np.ndarray, hint_rgba: np.ndarray | None =
     clear_rgba = _strokes(clear_rgba, line_rgba, "keep-clear strokes", partial)
     line = line_levels(line_rgba)  # canvas size, uint8
     step("read")
+    if options.preview_side is not None and max(line.shape) > options.preview_side:
+        return _preview(model, line, hint_rgba, clear_rgba, options, seconds, report, cancel, partial)
 
     info = model.info
     line_width = estimate_line_width(line) if options.match_line_width else None
@@ -172,3 +182,39 @@ def colorize(model: Model, line_rgba: np.ndarray, hint_rgba: np.ndarray | None =
     report(1.0, "done")
     return Result(rgba=rgba, plan=plan, provider=model.provider, line_width=line_width,
                   seconds=seconds, gap_size=gap_size)
+
+
+def _preview(model: Model, line: np.ndarray, hint_rgba: np.ndarray | None, clear_rgba: np.ndarray | None,
+             options: Options, seconds: dict, report: Progress, cancel: CancelToken, partial: bool) -> Result:
+    """``colorize`` on the layers shrunk to ``options.preview_side``, its result enlarged back to
+    the canvas: what a live preview needs, at a small part of the cost. Widths in the result are
+    canvas pixels again.
+
+    The shrinking is by a whole factor, over the largest part of the canvas it divides (OpenCV's
+    fast path; a general factor costs several times more on a page); the few rows and columns
+    left over at the far edges repeat the colours beside them."""
+    clock = time.perf_counter()
+    canvas = line.shape
+    factor = math.ceil(max(canvas) / options.preview_side)
+    small = (canvas[0] // factor, canvas[1] // factor)
+    covered = (small[0] * factor, small[1] * factor)
+
+    def shrink(strokes):
+        if strokes is None:
+            return None
+        return straight_rgba8(premultiplied(strokes[:covered[0], :covered[1]]), *small)
+    small_line = shrink_lines(line[:covered[0], :covered[1]], *small)
+    small_hint, small_clear = shrink(hint_rgba), shrink(clear_rgba)
+    seconds["prepare"] = time.perf_counter() - clock
+    result = colorize(model, small_line, small_hint, replace(options, preview_side=None), report, cancel,
+                      clear_rgba=small_clear, partial=partial)
+    clock = time.perf_counter()
+    rgba = np.empty(canvas + (4,), np.uint8)
+    cv2.resize(result.rgba, covered[::-1], dst=rgba[:covered[0], :covered[1]], interpolation=cv2.INTER_NEAREST)
+    rgba[covered[0]:] = rgba[covered[0] - 1]
+    rgba[:, covered[1]:] = rgba[:, covered[1] - 1:covered[1]]
+    seconds.update({name: seconds.get(name, 0.0) + value for name, value in result.seconds.items()})
+    seconds["finish"] += time.perf_counter() - clock
+    return Result(rgba=rgba, plan=result.plan, provider=result.provider,
+                  line_width=None if result.line_width is None else result.line_width * factor,
+                  seconds=seconds, gap_size=None if result.gap_size is None else result.gap_size * factor)

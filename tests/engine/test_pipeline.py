@@ -136,7 +136,30 @@ def test_cancelled_run_produces_nothing(model):
     (Options(shading=1.5), "shading 1.5 is out of range"),
     (Options(hint_strength=-1), "negative"),
     (Options(finishing="glossy"), "unknown finishing"),
+    (Options(preview_side=8), "preview side 8 is too small"),
 ])
 def test_bad_options_are_refused(model, options, message):
     with pytest.raises(InputError, match=message):
         colorize(model, line_art(), None, options)
+
+
+def test_a_preview_colours_a_shrunk_copy_and_gives_the_canvas_its_colours(model):
+    # a 1200x1600 page, its left half hinted red; 3 px lines, which the shrinking keeps as walls
+    line, hints = line_art(1200, 1600, thickness=3), hint_layer(1200, 1600, box=(100, 100, 300, 300))
+    full = colorize(model, line, hints, Options(match_line_width=False))
+    preview = colorize(model, line, hints, Options(match_line_width=False, preview_side=200))
+    assert preview.rgba.shape == full.rgba.shape == (1200, 1600, 4)
+    assert max(preview.plan.padded) <= 200 < max(full.plan.padded)
+    assert tuple(preview.rgba[600, 400]) == tuple(full.rgba[600, 400]) == (255, 0, 0, 255)
+    red = (preview.rgba[:, :, :3] == (255, 0, 0)).all(axis=2) & (preview.rgba[:, :, 3] == 255)
+    assert red[100:1100, 100:750].mean() > 0.97 and not red[:, 850:].any()  # stops at the divider
+    # (the unhinted half is white paper in both; small region rules may keep it clear or opaque)
+    assert (preview.rgba[:, 850:, :3] == full.rgba[:, 850:, :3]).all(axis=2).mean() > 0.97
+    assert set(preview.seconds) == {"read", "prepare", "network", "finish"}
+    # a canvas the shrinking factor does not divide: the last rows and columns repeat their neighbours
+    odd = colorize(model, line_art(1203, 1605, thickness=3), hint_layer(1203, 1605, box=(100, 100, 300, 300)),
+                   Options(match_line_width=False, preview_side=200))
+    assert odd.rgba.shape == (1203, 1605, 4) and tuple(odd.rgba[600, 400]) == (255, 0, 0, 255)
+    assert (odd.rgba[1197:] == odd.rgba[1196]).all() and (odd.rgba[:, 1602:] == odd.rgba[:, 1601:1602]).all()
+    small = colorize(model, line_art(), hints[:96, :128], Options(preview_side=200))
+    assert small.plan.canvas == (96, 128)  # a canvas within the preview side is coloured as it is

@@ -28,3 +28,16 @@ def test_reset_forgets_what_was_seen():
     scheduler.reset()  # the preview was turned off and on again
     assert not scheduler.due("a", 1.0), "the same layers are previewed again, after the quiet time"
     assert scheduler.due("a", 1.5)
+
+
+def test_a_stroke_end_previews_a_change_at_once_and_only_once():
+    scheduler = PreviewScheduler(quiet_s=0.7)
+    assert scheduler.stroke_ended("a"), "the layers were never previewed"
+    assert not scheduler.stroke_ended("a"), "a click that changed nothing"
+    assert not scheduler.due("a", 5.0), "the quiet wait does not preview it again"
+    scheduler.due("b", 6.0)  # a change the poll saw first (a fill, an undo)
+    assert scheduler.stroke_ended("b"), "the stroke's end does not wait for the quiet time"
+    assert not scheduler.due("b", 7.0)
+    scheduler.due("c", 8.0)
+    assert scheduler.due("c", 8.7), "without a stroke end the quiet wait still previews"
+    assert not scheduler.stroke_ended("c")

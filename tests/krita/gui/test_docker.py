@@ -4,8 +4,12 @@ be cancelled or outlived by their document, and the live preview follows the hin
 import sys
 
 from krita import Krita
+from PyQt5.QtCore import QEvent, QPointF, Qt
+from PyQt5.QtGui import QMouseEvent
+from PyQt5.QtWidgets import QApplication
 
 from krita_deepcolor.engine import catalog
+from krita_deepcolor.preview import PREVIEW_QUIET_S
 from krita_deepcolor.results import Registry
 from krita_deepcolor.settings import GROUP, Settings
 from krita_deepcolor.ui.docker import DeepcolorDocker
@@ -144,6 +148,30 @@ def test_live_preview_follows_the_hints_in_one_preview_layer(open_doc, docker, c
     wait_until(lambda: not colorizer.busy, 30)
     final = Registry(doc).layers_for(lines)
     assert [layer.name().split(" · ")[0] for layer in final] == ["Deepcolor"], "a result replaces the preview"
+
+
+def test_a_released_pen_previews_at_once_without_the_quiet_wait(open_doc, docker, colorizer):
+    doc = open_doc(96, 64, name="stroke end")
+    lines, hints = lines_and_hints(doc, colour=RED)
+    spot = hint_point(96, 64)
+    assert not colorizer._stroke_ends.watching, "no filter on Krita's events while the preview is off"
+    docker.panel.live_preview.setChecked(True)
+    assert colorizer._stroke_ends.watching
+    wait_until(lambda: Registry(doc).layers_for(lines), 20, "the first preview")
+    preview = Registry(doc).layers_for(lines)[0]
+    wait_until(lambda: not colorizer.busy, 20, "the first preview to end")
+    colorizer._preview.quiet_s = 3600.0  # from now on only a stroke's end can start a preview
+    try:
+        hints.setPixelData(bytes([BLUE[2], BLUE[1], BLUE[0], 255]) * (96 * 20), 0, 22, 96, 20)
+        release = QMouseEvent(QEvent.MouseButtonRelease, QPointF(5, 5), Qt.LeftButton, Qt.NoButton,
+                              Qt.NoModifier)
+        QApplication.sendEvent(docker.panel, release)  # the pen leaves the tablet
+        wait_until(lambda: tuple(pixels(preview, doc)[spot][:3]) == BLUE, 20, "the preview after the release")
+        assert len(Registry(doc).layers_for(lines)) == 1, "repainted in place"
+    finally:
+        colorizer._preview.quiet_s = PREVIEW_QUIET_S
+        docker.panel.live_preview.setChecked(False)
+    assert not colorizer._stroke_ends.watching
 
 
 def test_without_onnxruntime_the_docker_loads_and_says_what_to_install(open_doc, colorizer, monkeypatch):

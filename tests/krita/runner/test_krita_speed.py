@@ -21,7 +21,7 @@ def test_quick_benchmark_prints_every_column_with_numbers(tmp_path):
     head = [cell.strip() for cell in lines[0].strip("|").split("|")]
     assert head == ["canvas", "lines", "network at"] + [name for name, _ in krita_speed.COLUMNS]
     rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in lines[2:]]
-    kinds = ["first run (thick)", "thick", "thin"]
+    kinds = ["first run (thick)", "thick", "thin", "live preview"]
     assert [row[:2] for row in rows] == [["2048²", kind] for kind in kinds]
     for row in rows:
         assert re.fullmatch(r"\d+x\d+", row[2]), row
@@ -36,4 +36,6 @@ def test_quick_benchmark_prints_every_column_with_numbers(tmp_path):
         assert row["peak_mb"] > row["added_mb"] >= 0 and math.isfinite(row["peak_mb"]), key
     assert measured["rows"]["first run"]["model load"] > 0  # the first run loads the model
     assert measured["rows"]["2048² thick"]["model load"] == 0  # later runs take it from the cache
+    # the live preview runs the network on the shrunk canvas
+    assert max(map(int, measured["rows"]["2048² live preview"]["network at"].split("x"))) <= 256
     assert saved.is_file()

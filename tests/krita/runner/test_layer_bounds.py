@@ -68,3 +68,21 @@ def test_a_mostly_transparent_result_written_tile_by_tile_reads_back_exactly(mak
     expected[:] = 0
     expected[600:664, 900:964] = moved
     assert (read_rgba(node, 1000, 700) == expected).all()
+
+
+def test_a_preview_repaint_writes_only_the_tiles_that_changed(make_doc):
+    doc = make_doc(256, 128)
+    node = add_layer(doc, "preview")
+    first = np.zeros((128, 256, 4), np.uint8)
+    first[:, :] = (10, 20, 30, 255)
+    write_rgba(node, first)
+    second = first.copy()
+    second[70:80, 200:210] = (200, 0, 0, 255)  # one stroke, in the tile at (192, 64)
+    write_rgba(node, second, shown=first)
+    assert (read_rgba(node, 256, 128) == second).all()
+    # nothing differs from what it is told the layer shows: nothing is written, not even where
+    # the layer really differs (the stroke stays)
+    write_rgba(node, first, shown=first)
+    assert (read_rgba(node, 256, 128) == second).all()
+    write_rgba(node, first, shown=second)  # only the stroke's tile is written back
+    assert (read_rgba(node, 256, 128) == first).all()
