@@ -14,6 +14,7 @@ import re
 import shutil
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -178,14 +179,21 @@ def _open(args):
     return catalog.open_model(entry, args.device)
 
 
+def _read_layers(pool: ThreadPoolExecutor, line: Path, hints: Path | None, clear: Path | None) -> list:
+    """Futures of the line art, hints and keep-clear strokes of one picture (None where not
+    given): the files decode at once, beside whatever else the pool runs (OpenCV and
+    onnxruntime let go of Python's lock)."""
+    return [pool.submit(read_image, line), hints and pool.submit(_read_hints, hints),
+            clear and pool.submit(_read_hints, clear, "keep-clear strokes")]
+
+
 def _colour_file(model, line: Path, hints: Path | None, clear: Path | None, output: Path | None,
-                 split: Path | None, options: Options):
+                 split: Path | None, options: Options, layers: list):
+    """Colour one picture whose files ``layers`` (``_read_layers``) are being read."""
     for target in (output, split):
         if target is not None:
             _refuse_overwrite(target, line, hints, clear, model.path)
-    line_rgba = read_image(line)
-    hint_rgba = _read_hints(hints) if hints else None
-    clear_rgba = _read_hints(clear, "keep-clear strokes") if clear else None
+    line_rgba, hint_rgba, clear_rgba = (layer and layer.result() for layer in layers)
     result = colorize(model, line_rgba, hint_rgba, options, clear_rgba=clear_rgba)
     # Colours are used as the files store them, so the result keeps the profile they were painted
     # in: the hints', else the line art's.
@@ -258,8 +266,12 @@ def cmd_colorize(args) -> int:
     if args.output is not None:
         _check_output_file(args.output)
     options = _options(args)
-    model = _open(args)
-    result = _colour_file(model, args.line, args.hints, args.clear, args.output, args.split, options)
+    with ThreadPoolExecutor(max_workers=3) as pool:  # the model loads while the files decode
+        loading = pool.submit(_open, args)
+        layers = _read_layers(pool, args.line, args.hints, args.clear)
+        model = loading.result()
+        result = _colour_file(model, args.line, args.hints, args.clear, args.output, args.split, options,
+                              layers)
     height, width = result.plan.canvas
     written = " and ".join(str(path) for path in (args.output, args.split) if path is not None)
     print(f"{written}: {width}x{height}, model {model.info.name} on {result.provider}, "
@@ -276,14 +288,16 @@ def cmd_batch(args) -> int:
     options = _options(args)
     model = _open(args)
     failures = []
-    for index, line in enumerate(lines):
-        _progress_bar(index, len(lines), line.name)
-        split = args.split / line.stem if args.split is not None else None
-        try:
-            _colour_file(model, line, hints_for(line), hints_for(line, CLEAR_MARKERS),
-                         args.output / (line.stem + ".png"), split, options)
-        except EngineError as exc:
-            failures.append(f"{line}: {exc}")
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        for index, line in enumerate(lines):
+            _progress_bar(index, len(lines), line.name)
+            split = args.split / line.stem if args.split is not None else None
+            hints, clear = hints_for(line), hints_for(line, CLEAR_MARKERS)
+            try:
+                _colour_file(model, line, hints, clear, args.output / (line.stem + ".png"), split, options,
+                             _read_layers(pool, line, hints, clear))
+            except EngineError as exc:
+                failures.append(f"{line}: {exc}")
     _progress_bar(len(lines), len(lines), "done")
     for failure in failures:
         print(f"skipped {failure}", file=sys.stderr)
