@@ -48,7 +48,8 @@ def _write_example(folder: Path, size: int) -> tuple[Path, Path]:
 
 def _timed(command: list[str]) -> float:
     start = time.perf_counter()
-    subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL,
+                   env={**os.environ, "PYTHONPATH": str(ROOT)})
     return time.perf_counter() - start
 
 

@@ -279,7 +279,6 @@ def preview_runs(width: int, height: int, repeats: int, report=print) -> list[di
         colorizer.__dict__.pop("_deliver", None)
         doc.setModified(False)
         doc.close()
-        del doc
         gc.collect()
 
 

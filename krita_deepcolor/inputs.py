@@ -53,14 +53,15 @@ def read_inputs(doc, line, hint, clear=None, previous=None) -> Inputs:
     box = area or (0, 0, width, height)
     x, y, w, h = content_rect(line, width, height)
     line_rgba = read_rgba(line, width, height, content_only=True, area=box)
+    empty = DocumentError(f"the line-art layer '{line.name()}' is empty: draw on it or pick another layer")
     if not w:
-        raise DocumentError(f"the line-art layer '{line.name()}' is empty: draw on it or pick another layer")
+        raise empty
     # A selection may well hold no line at all (a part of one region): the layer is only checked
     # when the whole canvas is coloured.
     if area is None:
         transparency = cv2.minMaxLoc(cv2.extractChannel(line_rgba, 3))[:2]
         if transparency[1] == 0:
-            raise DocumentError(f"the line-art layer '{line.name()}' is empty: draw on it or pick another layer")
+            raise empty
         # One plain colour over the whole canvas (e.g. a white background taken for line art); a
         # layer with pixels and transparency around them, or alpha that varies, is never that.
         if transparency[0] == transparency[1] and line_rgba.size > 4 and (w, h) == (width, height):

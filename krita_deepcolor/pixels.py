@@ -147,7 +147,8 @@ def encode_rgba(rgba: np.ndarray, space: ColorSpace):
     return convert(data, width, height, WORK_SPACE, space)
 
 
-def write_rgba(node, rgba: np.ndarray, origin: tuple[int, int] = (0, 0), shown: np.ndarray | None = None) -> None:
+def write_rgba(node, rgba: np.ndarray, origin: tuple[int, int] = (0, 0),
+               shown: np.ndarray | None = None) -> None:
     """Fill ``node`` (a paint layer of ours, never the user's) with ``rgba`` placed at ``origin``
     on the canvas; the layer is transparent everywhere else.
 

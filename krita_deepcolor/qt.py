@@ -21,6 +21,6 @@ from PyQt5.QtWidgets import (
 
 Signal = pyqtSignal
 
-__all__ = ["QApplication", "QByteArray", "QEvent", "QObject", "Qt", "QTimer", "Signal", "QImage", "QCheckBox", "QComboBox",
-           "QFileDialog", "QFormLayout", "QHBoxLayout", "QLabel", "QProgressBar", "QPushButton",
-           "QSlider", "QSpinBox", "QToolButton", "QVBoxLayout", "QWidget"]
+__all__ = ["QApplication", "QByteArray", "QEvent", "QObject", "Qt", "QTimer", "Signal", "QImage",
+           "QCheckBox", "QComboBox", "QFileDialog", "QFormLayout", "QHBoxLayout", "QLabel",
+           "QProgressBar", "QPushButton", "QSlider", "QSpinBox", "QToolButton", "QVBoxLayout", "QWidget"]

@@ -142,7 +142,7 @@ def premultiplied(rgba: np.ndarray, what: str = "hints") -> np.ndarray:
     holding strokes are multiplied; the rest is transparent black.
     """
     rgba8 = np.ascontiguousarray(to_rgba8(rgba, what))
-    out = np.zeros(rgba8.shape, np.uint8)  # (not zeros_like, which writes every page: calloc leaves them to the OS)
+    out = np.zeros(rgba8.shape, np.uint8)  # (not zeros_like, which writes every page at once)
     for x, y, w, h in tile_runs(cv2.extractChannel(rgba8, 3)):
         part = rgba8[y:y + h, x:x + w]
         cv2.multiply(part, _alpha_everywhere(part), dst=out[y:y + h, x:x + w], scale=1.0 / 255.0)

@@ -210,7 +210,8 @@ def _preview(model: Model, line: np.ndarray, hint_rgba: np.ndarray | None, clear
                       clear_rgba=small_clear, partial=partial)
     clock = time.perf_counter()
     rgba = np.empty(canvas + (4,), np.uint8)
-    cv2.resize(result.rgba, covered[::-1], dst=rgba[:covered[0], :covered[1]], interpolation=cv2.INTER_NEAREST)
+    cv2.resize(result.rgba, covered[::-1], dst=rgba[:covered[0], :covered[1]],
+               interpolation=cv2.INTER_NEAREST)
     rgba[covered[0]:] = rgba[covered[0] - 1]
     rgba[:, covered[1]:] = rgba[:, covered[1] - 1:covered[1]]
     seconds.update({name: seconds.get(name, 0.0) + value for name, value in result.seconds.items()})

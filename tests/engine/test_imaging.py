@@ -101,11 +101,11 @@ def test_tile_runs_cover_every_stroke_in_whole_canvas_tiles_and_nothing_else(ori
     for x, y, w, h in tile_runs(alpha, origin):
         covered[y:y + h, x:x + w] += 1
         # on the canvas's tile grid (or the array's edge), and no tile of it empty
-        for edge, low, high in ((x + origin[0], x, x + w), (y + origin[1], y, y + h)):
+        for edge, low in ((x + origin[0], x), (y + origin[1], y)):
             assert edge % TILE == 0 or low == 0
         assert ((x + w + origin[0]) % TILE == 0 or x + w == alpha.shape[1])
         starts = [x] + [column for column in range(x + 1, x + w) if (column + origin[0]) % TILE == 0]
-        for start, end in zip(starts, starts[1:] + [x + w]):
+        for start, end in zip(starts, starts[1:] + [x + w], strict=True):
             assert alpha[y:y + h, start:end].any()
     assert (covered[alpha > 0] == 1).all() and covered.max() == 1
     assert covered.sum() < alpha.size / 4  # most of the array is left out

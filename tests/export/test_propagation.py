@@ -90,7 +90,8 @@ def test_no_hints_reach_nothing_and_levels_are_checked():
 
 
 # The extra options each variant needs to read the flood (blocks of 16 px need depth 4 or more).
-FLOOD_VARIANTS = {"pix2pix-stroke": (), "deepcolor-gan": ("--hints", "strokes"), "classification": ("--depth", "4")}
+FLOOD_VARIANTS = {"pix2pix-stroke": (), "deepcolor-gan": ("--hints", "strokes"),
+                  "classification": ("--depth", "4")}
 
 
 @pytest.mark.parametrize("name", FLOOD_VARIANTS)
