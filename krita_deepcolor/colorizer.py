@@ -143,6 +143,7 @@ class Colorizer(QObject):
             self._entries = None
         if "live_preview" in changes:
             self._preview.reset()
+            self._shown = None  # (a canvas-size array: not kept while the preview is off)
             self._stroke_ends.watch(self.settings.live_preview)
             if self.settings.live_preview:
                 self._watch.start()
