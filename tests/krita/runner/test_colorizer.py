@@ -11,6 +11,7 @@ from krita_deepcolor.document import node_id
 from krita_deepcolor.engine import catalog
 from krita_deepcolor.engine.pipeline import Options, colorize
 from krita_deepcolor.picking import NO_HINTS, layer_choices
+from krita_deepcolor.pixels import write_rgba
 from krita_deepcolor.results import Registry
 from krita_deepcolor.settings import OUTPUTS
 from tests import contract_models
@@ -302,3 +303,31 @@ def test_cancelling_a_batch_skips_the_rest(make_doc, colorizer):
         "Skipped 'doc 0': Cancelled: nothing was added.",
     ]
     assert all(len(stack(doc.rootNode())) == 3 for doc in docs)
+
+
+@pytest.mark.parametrize("space", ["rgb-u8", "rgb-u16", "cmyk-u8"])
+def test_a_stroke_end_previews_and_repaints_the_preview_in_any_colour_space(make_doc, colorizer, passthrough,
+                                                                            space):
+    model, depth, profile, tolerance = SPACES[space]
+    doc = make_doc(1200, 800, model, depth, profile)  # larger than a preview: it is shrunk
+    lines, hints = lines_and_hints(doc, colour=(200, 90, 60))
+    user_lines = raw(lines, doc)
+    colorizer.update_settings(live_preview=True)
+    try:
+        for colour in ((200, 90, 60), (40, 90, 220)):
+            write_rgba(hints, hint_spot(1200, 800, colour))  # the user paints over the hints
+            doc.waitForDone()
+            assert colorizer.stroke_ended(doc), colorizer.status
+            wait_until(lambda: not colorizer.busy, 60, "the preview")
+            assert colorizer.status.startswith("Preview updated"), colorizer.status
+            preview = Registry(doc).layers_for(lines)
+            assert len(preview) == 1 and preview[0].name() == "Deepcolor preview · passthrough"
+            got = visible(pixels(preview[0], doc)).astype(int)
+            shrunk = expected(passthrough, doc, lines, hints, preview_side=512, max_side=256)
+            want = visible(shrunk).astype(int)
+            assert np.abs(got[:, :, :3] - want[:, :, :3]).max() <= tolerance
+            assert (got[:, :, 3] == want[:, :, 3]).all()
+        assert not colorizer.stroke_ended(doc), "nothing changed since the last preview"
+    finally:
+        colorizer.update_settings(live_preview=False)
+    assert raw(lines, doc) == user_lines
