@@ -111,11 +111,17 @@ class ColorBins:
         return joint.reshape(rgb.shape[0], self.classes, *rgb.shape[2:])
 
     def centres(self) -> torch.Tensor:
-        """Colour of each class centre, [bins**3, 3]: sRGB for "rgb", Lab for "lch"."""
-        axis = (torch.arange(self.bins, dtype=torch.float64) + 0.5) / self.bins
-        grid = torch.stack(torch.meshgrid(axis, axis, axis, indexing="ij"), dim=-1).reshape(-1, 3)
+        """Colour each class decodes to, [bins**3, 3]: sRGB for "rgb", Lab for "lch".
+
+        For "rgb" the outer classes decode to the ends of the range, not to their bins' centres:
+        everything past an outer centre is encoded wholly into that class, paper white above
+        all, and decoding it at the centre would paint white paper light grey (239)."""
+        steps = torch.arange(self.bins, dtype=torch.float64)
         if self.space == "rgb":
-            return grid.float()
+            axis = steps / (self.bins - 1)
+            return torch.stack(torch.meshgrid(axis, axis, axis, indexing="ij"), dim=-1).reshape(-1, 3).float()
+        axis = (steps + 0.5) / self.bins
+        grid = torch.stack(torch.meshgrid(axis, axis, axis, indexing="ij"), dim=-1).reshape(-1, 3)
         lch = grid * torch.tensor(LCH_RANGES, dtype=torch.float64)
         return lch_to_lab(lch[:, :, None, None])[:, :, 0, 0].float()  # a table as N pixels of 1x1
 

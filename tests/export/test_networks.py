@@ -99,6 +99,16 @@ def test_soft_encoding_sums_to_one_and_decodes_near_the_colour(space):
     assert error < (0.07 if space == "rgb" else 0.2)
 
 
+def test_rgb_paper_and_ink_decode_to_white_and_black():
+    # Everything past an outer bin centre is encoded wholly into that class: decoded at the
+    # centre, white paper came out light grey (239), which the finishing does not take for paper.
+    bins = ColorBins("rgb")
+    colours = torch.tensor([[1.0, 1.0, 1.0], [0.0, 0.0, 0.0]]).reshape(2, 3, 1, 1)
+    logits = torch.log(bins.encode(colours).clamp(min=1e-12))
+    decoded = AnnealedMeanDecoder(bins, temperature=0.38)(logits)
+    assert torch.allclose(decoded, colours, atol=1e-4)
+
+
 def test_rgb_classes_are_numbered_channel_major():
     bins = ColorBins("rgb")
     colour = torch.tensor([0.99, 0.5 + 1 / 16, 1 / 16]).reshape(1, 3, 1, 1)  # bin centres 7, 4, 0
