@@ -5,13 +5,18 @@ paints, before the engine's finishing.
     python -m export.quality --curve RUN      # the learning curve the trainer logged
 
 For each validation pair (true line layer + true colours, stored size): the model colours the
-line art once with *dense* hints (a short stroke in every region of the figure, the quality
-benchmark's simulator and seeds: ``region_hints(..., regions="all", include_outside=False)``)
-and once with *none*. Scores on non-ink pixels, truth over white, as benchmarks/quality.py:
+line art once with *dense* hints (a short stroke in every region of the figure: the quality
+benchmark's simulator, ``region_hints(..., regions="all", include_outside=False)``, seeded by
+the pair's index), once with *sparse* hints and once with *none*. Scores on non-ink pixels,
+truth over white, as benchmarks/quality.py:
 - ``hinted_de10``: share of the pixels of regions that hold a hint (4-connected paper
   components of the line art) within Delta-E76 10 of the truth, pixel-weighted over pictures;
 - ``hinted_psnr``: PSNR with dense hints (mean over pictures);
-- ``none_psnr``: PSNR with no hints; ``white_psnr``: a white layer's; ``none_gain`` the difference.
+- ``none_psnr``: PSNR with no hints; ``white_psnr``: a white layer's; ``none_gain`` the difference;
+- ``unhinted_de10``: with *sparse* hints (a stroke in the 3 largest regions of the figure, the
+  same simulator), the share of the figure's other paper pixels, those no stroke's
+  region holds, within Delta-E76 10: where a colour must be guessed or carried from a stroke
+  across a line; the flood's *spill* (white where it paints nothing) is scored beside it.
 The trainer logs these at every validation (``--quality-images``), on the eval-mode contract
 graph, which is what the exported file computes; this command measures ONNX files and run
 folders the same way, with the plain watershed flood from the same strokes beside them.
@@ -33,7 +38,8 @@ from krita_deepcolor.engine.imaging import to_uint8
 from .data.sources import DEFAULT_DATASET
 
 DELTA_E = 10.0
-HINT_SEED_STRIDE = 7919  # the quality benchmark's seeds: index * 7919 + len("dense")
+HINT_SEED_STRIDE = 7919  # seeds: index * 7919 + len(regime name), fixed since session 5
+SPARSE_REGIONS = 3  # the quality benchmark's sparse regime
 
 
 def over_white(rgba8: np.ndarray) -> np.ndarray:
@@ -44,10 +50,10 @@ def over_white(rgba8: np.ndarray) -> np.ndarray:
 
 def load_samples(root, limit: int | None = None) -> list[dict]:
     """The first ``limit`` validation pairs, with their dense benchmark hints: dicts of ``line``
-    (H, W) float32, ``hint`` (H, W, 4) float32 (8-bit values, as the benchmark feeds them),
-    ``truth`` (H, W, 3) over white, ``paper`` (H, W) bool, ``hinted`` (H, W) bool."""
-    from export.data.hints import region_hints
-
+    (H, W) float32, ``hint`` / ``sparse`` (H, W, 4) float32 (8-bit values, as the benchmark
+    feeds them), ``truth`` (H, W, 3) over white, ``paper`` (H, W) bool, ``hinted`` (H, W) bool
+    (regions holding a dense stroke), ``unhinted`` (H, W) bool (figure paper outside the regions
+    holding a sparse stroke)."""
     root = Path(root).expanduser()
     manifest = json.loads((root / "manifest.json").read_text())
     samples = [s for s in manifest["samples"] if s["split"] == "val"]
@@ -62,15 +68,30 @@ def load_samples(root, limit: int | None = None) -> list[dict]:
         line = line8.astype(np.float32) / 255.0
         truth = over_white(colour8)
         mask = colour8[:, :, 3].astype(np.float32) / 255.0
-        rng = np.random.default_rng(index * HINT_SEED_STRIDE + len("dense"))
-        hint8 = to_uint8(region_hints(truth, line, mask, rng, regions="all", include_outside=False))
         paper = line8 >= 128
         _, regions = cv2.connectedComponents(paper.astype(np.uint8), connectivity=4)
-        ids = np.unique(regions[(hint8[:, :, 3] >= 128) & paper])
-        hinted = np.isin(regions, ids[ids > 0]) & paper
+        hint8 = benchmark_strokes(index, "dense", "all", truth, line, mask)
+        sparse8 = benchmark_strokes(index, "sparse", SPARSE_REGIONS, truth, line, mask)
         loaded.append({"id": sample["id"], "line": line, "hint": hint8.astype(np.float32) / 255.0,
-                       "hint8": hint8, "line8": line8, "truth": truth, "paper": paper, "hinted": hinted})
+                       "sparse": sparse8.astype(np.float32) / 255.0, "line8": line8, "truth": truth,
+                       "paper": paper, "hinted": held_by_strokes(regions, hint8, paper),
+                       "unhinted": paper & (mask >= 0.5) & ~held_by_strokes(regions, sparse8, paper)})
     return loaded
+
+
+def benchmark_strokes(index: int, regime: str, count, truth, line, mask) -> np.ndarray:
+    """The quality benchmark's strokes of one regime (its simulator; seeded by the validation
+    pair's ``index``), 8-bit RGBA."""
+    from export.data.hints import region_hints
+
+    rng = np.random.default_rng(index * HINT_SEED_STRIDE + len(regime))
+    return to_uint8(region_hints(truth, line, mask, rng, regions=count, include_outside=False))
+
+
+def held_by_strokes(regions: np.ndarray, hint8: np.ndarray, paper: np.ndarray) -> np.ndarray:
+    """Paper pixels of the regions (4-connected paper components) that hold a stroke."""
+    ids = np.unique(regions[(hint8[:, :, 3] >= 128) & paper])
+    return np.isin(regions, ids[ids > 0]) & paper
 
 
 def lab(rgb: np.ndarray) -> np.ndarray:
@@ -98,32 +119,39 @@ def psnr(result: np.ndarray, truth: np.ndarray, where: np.ndarray) -> float:
 def score(run, samples: list[dict], multiple: int, flood: bool = False) -> dict[str, float]:
     """The raw metrics of ``run`` over ``samples`` (see the module doc); with ``flood``, the
     watershed flood from the same strokes (the engine's, no border key) is scored beside it."""
-    close = pixels = 0
+    close, pixels, flood_close = [0, 0], [0, 0], [0, 0]  # dense: hinted; sparse: unhinted
     hinted_psnr, none_psnr, white_psnr = [], [], []
-    flood_close = 0
     for sample in samples:
-        truth, paper, hinted = sample["truth"], sample["paper"], sample["hinted"]
-        dense = colour_with(run, sample["line"], sample["hint"], multiple)
+        truth, paper = sample["truth"], sample["paper"]
         empty = colour_with(run, sample["line"], np.zeros_like(sample["hint"]), multiple)
-        near = np.linalg.norm(lab(dense) - lab(truth), axis=2) <= DELTA_E
-        close += int(near[hinted].sum())
-        pixels += int(hinted.sum())
-        hinted_psnr.append(psnr(dense, truth, paper))
         none_psnr.append(psnr(empty, truth, paper))
         white_psnr.append(psnr(np.ones_like(truth), truth, paper))
-        if flood:
-            from krita_deepcolor.engine.regions import watershed_flood
+        for slot, (hint, where) in enumerate(((sample["hint"], sample["hinted"]),
+                                              (sample["sparse"], sample["unhinted"]))):
+            coloured = colour_with(run, sample["line"], hint, multiple)
+            if slot == 0:
+                hinted_psnr.append(psnr(coloured, truth, paper))
+            close[slot] += int(near_truth(coloured, truth)[where].sum())
+            pixels[slot] += int(where.sum())
+            if flood:
+                from krita_deepcolor.engine.regions import watershed_flood
 
-            hint8 = sample["hint8"]
-            rgb, painted = watershed_flood(sample["line8"], hint8[:, :, 3] >= 128, hint8[:, :, :3], False)
-            flooded = np.where(painted[:, :, None], rgb.astype(np.float32) / 255.0, 1.0)
-            flood_close += int((np.linalg.norm(lab(flooded) - lab(truth), axis=2) <= DELTA_E)[hinted].sum())
-    result = {"hinted_de10": close / max(pixels, 1), "hinted_psnr": float(np.mean(hinted_psnr)),
+                hint8 = np.round(hint * 255.0).astype(np.uint8)
+                rgb, painted = watershed_flood(sample["line8"], hint8[:, :, 3] >= 128, hint8[:, :, :3], False)
+                flooded = np.where(painted[:, :, None], rgb.astype(np.float32) / 255.0, 1.0)
+                flood_close[slot] += int(near_truth(flooded, truth)[where].sum())
+    result = {"hinted_de10": close[0] / max(pixels[0], 1), "hinted_psnr": float(np.mean(hinted_psnr)),
+              "unhinted_de10": close[1] / max(pixels[1], 1),
               "none_psnr": float(np.mean(none_psnr)), "white_psnr": float(np.mean(white_psnr))}
     result["none_gain"] = result["none_psnr"] - result["white_psnr"]
     if flood:
-        result["flood_hinted_de10"] = flood_close / max(pixels, 1)
+        result["flood_hinted_de10"] = flood_close[0] / max(pixels[0], 1)
+        result["flood_unhinted_de10"] = flood_close[1] / max(pixels[1], 1)
     return result
+
+
+def near_truth(colour: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    return np.linalg.norm(lab(colour) - lab(truth), axis=2) <= DELTA_E
 
 
 def torch_runner(graph):
@@ -140,13 +168,16 @@ def curve(run) -> str:
     """The learning curve a run logged (RUN/metrics.jsonl) as a Markdown table."""
     lines = (Path(run).expanduser() / "metrics.jsonl").read_text().splitlines()
     entries = [json.loads(line) for line in lines]
-    rows = ["| step | images seen | training h | hinted dE10 | hinted PSNR | no-hint PSNR | vs white |",
-            "|---|---|---|---|---|---|---|"]
+    rows = ["| step | images seen | training h | hinted dE10 | hinted PSNR | unhinted dE10 | no-hint PSNR "
+            "| vs white |", "|---|---|---|---|---|---|---|---|"]
     for entry in entries:
         if entry["kind"] == "val" and "raw_hinted_de10" in entry:
             hours = entry.get("train_seconds", float("nan")) / 3600
+            # (runs logged before the sparse-hint measure existed have no unhinted share)
+            unhinted = f"{100 * entry['raw_unhinted_de10']:.1f} %" if "raw_unhinted_de10" in entry else "-"
             rows.append(f"| {entry['step']:,} | {entry['images_seen']:,} | {hours:.2f} | "
                         f"{100 * entry['raw_hinted_de10']:.1f} % | {entry['raw_hinted_psnr']:.2f} | "
+                        f"{unhinted} | "
                         f"{entry['raw_none_psnr']:.2f} | {entry['raw_none_gain']:+.2f} dB |")
     rates = [entry["images_per_s"] for entry in entries if entry["kind"] == "train"]
     if rates:

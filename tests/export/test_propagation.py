@@ -19,8 +19,9 @@ from export.config import FLOOD_LEVELS, TrainConfig  # noqa: E402
 from export.errors import ConfigError  # noqa: E402
 from export.onnx import PARITY_TOLERANCE, export_checkpoint  # noqa: E402
 from export.propagation import HintPropagation  # noqa: E402
-from export.quality import colour_with, curve, torch_runner  # noqa: E402
+from export.quality import colour_with, curve, load_samples, score, torch_runner  # noqa: E402
 from krita_deepcolor.engine import Options, colorize, load_model  # noqa: E402
+from krita_deepcolor.engine.regions import watershed_flood  # noqa: E402
 
 from .test_onnx import canvas  # noqa: E402
 from .test_train import tiny_args  # noqa: E402
@@ -103,9 +104,10 @@ def test_a_flood_variant_trains_validates_and_exports(name, tiny_dataset, tmp_pa
     assert checkpoint["config"]["propagation"] == FLOOD_LEVELS and checkpoint["images_seen"] == 12
     validation = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()
                   if json.loads(line)["kind"] == "val"][-1]
-    for key in ("raw_hinted_de10", "raw_hinted_psnr", "raw_none_psnr", "raw_white_psnr", "raw_none_gain"):
+    for key in ("raw_hinted_de10", "raw_hinted_psnr", "raw_unhinted_de10", "raw_none_psnr", "raw_white_psnr",
+                "raw_none_gain"):
         assert np.isfinite(validation[key]), key
-    assert 0.0 <= validation["raw_hinted_de10"] <= 1.0
+    assert 0.0 <= validation["raw_hinted_de10"] <= 1.0 and 0.0 <= validation["raw_unhinted_de10"] <= 1.0
     assert "| 3 | 12 |" in curve(run)  # the learning-curve table for the model card
     # resuming with the short name of the schedule is the same run
     assert train.main(tiny_args(name, tiny_dataset, run, 4, *options)) == 0
@@ -129,3 +131,28 @@ def test_a_flood_variant_trains_validates_and_exports(name, tiny_dataset, tmp_pa
     expected = colour_with(torch_runner(graph), line[0, 0].numpy(), hint[0].permute(1, 2, 0).numpy(), 32)
     assert np.abs(ours - expected).max() < PARITY_TOLERANCE
     assert np.abs(ours[195, 120] - RED).max() < 0.15 and np.abs(ours[90, 128] - RED).max() > 0.3
+
+
+def test_raw_quality_scores_the_stroked_and_the_unreached_regions(tiny_dataset):
+    samples = load_samples(tiny_dataset)
+    for sample in samples:
+        sparse_strokes = sample["sparse"][:, :, 3] > 0.5
+        assert sample["unhinted"].any() and not (sample["unhinted"] & sparse_strokes).any()
+        assert not (sample["unhinted"] & ~sample["paper"]).any()
+
+    def white(line, hint):
+        return np.ones((1, 3, *line.shape[2:]), np.float32)
+    scores = score(white, samples, 16, flood=True)
+    assert scores["hinted_de10"] == scores["unhinted_de10"] == 0.0  # the figures are coloured
+    assert scores["none_gain"] == pytest.approx(0.0)
+
+    def flood(line, hint):  # the watershed flood as a "network": it must score as the flood does
+        line8 = np.round(line[0, 0] * 255).astype(np.uint8)
+        hint8 = np.round(hint[0].transpose(1, 2, 0) * 255).astype(np.uint8)
+        rgb, painted = watershed_flood(line8, hint8[:, :, 3] >= 128, hint8[:, :, :3], False)
+        return np.where(painted[:, :, None], rgb / 255.0, 1.0).transpose(2, 0, 1)[None]
+    flooded = score(flood, samples, 16)
+    assert flooded["hinted_de10"] == pytest.approx(scores["flood_hinted_de10"])
+    assert flooded["unhinted_de10"] == pytest.approx(scores["flood_unhinted_de10"])
+    # strokes' regions take their colours; regions no sparse stroke holds stay partly white
+    assert scores["flood_hinted_de10"] == 1.0 and 0.2 < scores["flood_unhinted_de10"] < 0.9
