@@ -93,6 +93,9 @@ class TrainConfig:
     # "none", or the level schedule of a line-aware flood of the hints fed to the
     # network beside them, whose output is then a correction of that flood ("flood" = FLOOD_LEVELS)
     propagation: str = "none"
+    # with propagation: also the strokes' colours spilled across the lines (a flood that ignores
+    # the line art), so the network can carry a colour into regions no stroke is in
+    spill: bool = False
 
     def __post_init__(self):
         if self.variant not in TRAINABLE_VARIANTS:
@@ -136,6 +139,8 @@ class TrainConfig:
             if self.size_multiple % block:
                 raise ConfigError(f"--propagation {self.propagation}: blocks of {block} px need "
                                   f"2**depth to be a multiple of {block}: raise --depth")
+        if self.spill and self.propagation == "none":
+            raise ConfigError("--spill adds to the flood of --propagation: give --propagation flood too")
         if self.quality_images < 0:
             raise ConfigError("--quality-images must be 0 (off) or more")
         if self.crop % self.size_multiple:
@@ -202,6 +207,9 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"{', '.join(PROPAGATION_VARIANTS)}: 'flood' (or levels 'block:steps,...') feeds a "
              "line-aware flood of the hint strokes to the network and makes its output start from "
              "it; 'none' (default)")
+    add("--spill", action="store_true", default=None,
+        help="with --propagation: the network also reads the strokes' colours spilled across the "
+             "lines (nearest stroke's colour, up to 512 px), for regions no stroke is in")
     add("--gan-weight", type=float, help="adversarial loss weight (0 = L1 only)")
     add("--l1-weight", type=float, help="L1 loss weight of the pix2pix loss (default 100)")
     add("--gan-start", type=int, help="step from which the adversarial loss is used")

@@ -59,22 +59,30 @@ class StrokeInput(nn.Module):
 class FloodInput(nn.Module):
     """A variant's own input (``hints``: line and hint -> C channels) followed by the line-aware
     flood of the hint strokes (export/propagation.py): flood colour over white (the base a
-    residual output corrects), reach, proximity. C + 5 channels; ``BASE`` are the base colour,
+    residual output corrects), reach, proximity; with ``spill``, also the strokes' colours
+    spilled across the lines, over white. C + 5 (+ 3) channels; ``BASE`` are the base colour,
     ``REACH`` the reach."""
 
-    def __init__(self, hints: nn.Module, levels):
+    def __init__(self, hints: nn.Module, levels, spill: bool = False):
         super().__init__()
         self.hints = hints
         self.propagation = HintPropagation(levels)
+        # the same front on its coarsest level with no walls: each stroke's colour spilled over
+        # the lines, to the nearest block no other stroke reached first
+        self.spill = HintPropagation(levels[:1]) if spill else None
         first = hints.channels
-        self.channels = first + 5
+        self.channels = first + 5 + (3 if spill else 0)
         self.BASE = slice(first, first + 3)
         self.REACH = slice(first + 3, first + 4)
 
     def forward(self, line: torch.Tensor, hint: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():  # parameter-free: nothing to learn through it
             colour, reach, proximity = self.propagation(line, hint)
-        return torch.cat([self.hints(line, hint), colour + (1.0 - reach), reach, proximity], 1)
+            features = [self.hints(line, hint), colour + (1.0 - reach), reach, proximity]
+            if self.spill is not None:
+                spilled, spill_reach, _ = self.spill(torch.ones_like(line), hint)
+                features.append(spilled + (1.0 - spill_reach))
+        return torch.cat(features, 1)
 
 
 def zero_last_layer(generator: nn.Module) -> None:
@@ -228,7 +236,7 @@ class Variant:
     def with_flood(self, hints: nn.Module) -> nn.Module:
         """The variant's input module, followed by the flood of the hints with --propagation."""
         levels = self.config.propagation_levels
-        return hints if levels is None else FloodInput(hints, levels)
+        return hints if levels is None else FloodInput(hints, levels, self.config.spill)
 
     @property
     def flood(self) -> bool:
@@ -240,6 +248,8 @@ class Variant:
         extra = {"width": config.width, "depth": config.depth, "hints": config.hints}
         if config.propagation != "none":
             extra.update(propagation=config.propagation)
+        if config.spill:
+            extra.update(spill="true")
         return extra
 
     # -- shared machinery ----------------------------------------------------------------

@@ -15,11 +15,12 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("onnx")
 
 from export import checkpoints, train  # noqa: E402
-from export.config import FLOOD_LEVELS, TrainConfig  # noqa: E402
+from export.config import FLOOD_LEVELS, TrainConfig, parse_levels  # noqa: E402
 from export.errors import ConfigError  # noqa: E402
 from export.onnx import PARITY_TOLERANCE, export_checkpoint  # noqa: E402
 from export.propagation import HintPropagation  # noqa: E402
 from export.quality import colour_with, curve, load_samples, score, torch_runner  # noqa: E402
+from export.variants import FloodInput, StrokeInput  # noqa: E402
 from krita_deepcolor.engine import Options, colorize, load_model  # noqa: E402
 from krita_deepcolor.engine.regions import watershed_flood  # noqa: E402
 
@@ -131,6 +132,34 @@ def test_a_flood_variant_trains_validates_and_exports(name, tiny_dataset, tmp_pa
     expected = colour_with(torch_runner(graph), line[0, 0].numpy(), hint[0].permute(1, 2, 0).numpy(), 32)
     assert np.abs(ours - expected).max() < PARITY_TOLERANCE
     assert np.abs(ours[195, 120] - RED).max() < 0.15 and np.abs(ours[90, 128] - RED).max() > 0.3
+
+
+def test_the_spill_carries_a_stroke_across_the_line_the_flood_stops_at():
+    line, hint = drawing()
+    with_spill = FloodInput(StrokeInput(True), parse_levels(FLOOD_LEVELS), spill=True)
+    features = with_spill(line, hint)[0].permute(1, 2, 0).numpy()
+    assert features.shape[2] == with_spill.channels == StrokeInput(True).channels + 8
+    flood, spill = features[:, :, with_spill.BASE], features[:, :, -3:]
+    # across the 1-px diagonal, in the same ring: white in the flood, the red stroke's spill
+    assert np.abs(flood[90, 128] - 1.0).max() < 1e-6
+    assert np.abs(spill[90, 128] - RED).max() < 0.05
+    # near the blue dot the spill is blue; the flood's channels are those of the plain flood
+    assert np.abs(spill[230, 40] - BLUE).max() < 0.05
+    plain = FloodInput(StrokeInput(True), parse_levels(FLOOD_LEVELS))(line, hint)
+    assert torch.equal(plain[0].permute(1, 2, 0), torch.from_numpy(features[:, :, :-3]))
+
+
+def test_a_spill_run_trains_and_exports(tiny_dataset, tmp_path):
+    run = tmp_path / "run"
+    options = ("--propagation", "flood", "--spill")
+    assert train.main(tiny_args("pix2pix-stroke", tiny_dataset, run, 2, *options)) == 0
+    assert checkpoints.load_checkpoint(run)["config"]["spill"] is True
+    output = tmp_path / "spill.onnx"
+    summary = export_checkpoint(run, output, data=str(tiny_dataset), log=lambda _: None)
+    assert max(summary["parity"].values()) < PARITY_TOLERANCE
+    assert load_model(output, device="cpu", threads=1).info.extra["spill"] == "true"
+    with pytest.raises(ConfigError, match="give --propagation flood too"):
+        TrainConfig(variant="pix2pix-stroke", run="x", spill=True)
 
 
 def test_raw_quality_scores_the_stroked_and_the_unreached_regions(tiny_dataset):
