@@ -117,11 +117,10 @@ class ColorBins:
         everything past an outer centre is encoded wholly into that class, paper white above
         all, and decoding it at the centre would paint white paper light grey (239)."""
         steps = torch.arange(self.bins, dtype=torch.float64)
-        if self.space == "rgb":
-            axis = steps / (self.bins - 1)
-            return torch.stack(torch.meshgrid(axis, axis, axis, indexing="ij"), dim=-1).reshape(-1, 3).float()
-        axis = (steps + 0.5) / self.bins
+        axis = steps / (self.bins - 1) if self.space == "rgb" else (steps + 0.5) / self.bins
         grid = torch.stack(torch.meshgrid(axis, axis, axis, indexing="ij"), dim=-1).reshape(-1, 3)
+        if self.space == "rgb":
+            return grid.float()
         lch = grid * torch.tensor(LCH_RANGES, dtype=torch.float64)
         return lch_to_lab(lch[:, :, None, None])[:, :, 0, 0].float()  # a table as N pixels of 1x1
 

@@ -119,6 +119,8 @@ def psnr(result: np.ndarray, truth: np.ndarray, where: np.ndarray) -> float:
 def score(run, samples: list[dict], multiple: int, flood: bool = False) -> dict[str, float]:
     """The raw metrics of ``run`` over ``samples`` (see the module doc); with ``flood``, the
     watershed flood from the same strokes (the engine's, no border key) is scored beside it."""
+    from krita_deepcolor.engine.regions import watershed_flood
+
     close, pixels, flood_close = [0, 0], [0, 0], [0, 0]  # dense: hinted; sparse: unhinted
     hinted_psnr, none_psnr, white_psnr = [], [], []
     for sample in samples:
@@ -134,8 +136,6 @@ def score(run, samples: list[dict], multiple: int, flood: bool = False) -> dict[
             close[slot] += int(near_truth(coloured, truth)[where].sum())
             pixels[slot] += int(where.sum())
             if flood:
-                from krita_deepcolor.engine.regions import watershed_flood
-
                 hint8 = np.round(hint * 255.0).astype(np.uint8)
                 rgb, painted = watershed_flood(sample["line8"], hint8[:, :, 3] >= 128, hint8[:, :, :3], False)
                 flooded = np.where(painted[:, :, None], rgb.astype(np.float32) / 255.0, 1.0)
