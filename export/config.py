@@ -26,7 +26,7 @@ HINT_KINDS = tuple(dict.fromkeys(kind for variant in VARIANT_CLASSES.values() fo
 # Options a resumed run may change; any other option must match the checkpoint.
 RESUME_OVERRIDABLE = {"data", "steps", "val_every", "ckpt_every", "val_minutes", "ckpt_minutes", "device",
                       "log_every", "workers", "threads", "gan_weight", "gan_start", "amp", "val_images",
-                      "quality_images"}
+                      "quality_images", "hit_weight", "hit_sigma"}
 # --propagation flood: the default coarse-to-fine schedule, "block:steps" per level
 FLOOD_LEVELS = "16:32,8:16,4:16,2:8"
 
@@ -76,6 +76,9 @@ class TrainConfig:
     gan_weight: float | None = None
     l1_weight: float = 100.0
     gan_start: int = 0
+    # + hit_weight * colour_miss (export/losses.py), a mode-seeking pull toward the truth
+    hit_weight: float = 0.0
+    hit_sigma: float = 10.0
     ndf: int = 64
     d_layers: int = 3
     # Classification: colour bins per channel, soft-encoding width (bins), rebalancing mix
@@ -126,6 +129,10 @@ class TrainConfig:
                               f"{' or '.join(variant.hints)}")
         if self.gan_weight > 0 and self.variant not in GAN_VARIANTS:
             raise ConfigError(f"--gan-weight applies to {', '.join(GAN_VARIANTS)} only, not {self.variant}")
+        if self.hit_weight < 0 or self.hit_sigma <= 0:
+            raise ConfigError("--hit-weight must be 0 or more and --hit-sigma above 0")
+        if self.hit_weight > 0 and self.variant not in GAN_VARIANTS:
+            raise ConfigError(f"--hit-weight applies to {', '.join(GAN_VARIANTS)} only, not {self.variant}")
         variant.check(self)
         if self.propagation == "flood":
             self.propagation = FLOOD_LEVELS
@@ -212,6 +219,11 @@ def build_parser() -> argparse.ArgumentParser:
              "lines (nearest stroke's colour, up to 512 px), for regions no stroke is in")
     add("--gan-weight", type=float, help="adversarial loss weight (0 = L1 only)")
     add("--l1-weight", type=float, help="L1 loss weight of the pix2pix loss (default 100)")
+    add("--hit-weight", type=float,
+        help="weight of a loss that stops pulling a few --hit-sigma off the truth, so the "
+             "output commits to one likely colour where L1 takes the median (default 0 = off; "
+             "a resumed run may add it)")
+    add("--hit-sigma", type=float, help="width of that loss in CIE dE76 (default 10)")
     add("--gan-start", type=int, help="step from which the adversarial loss is used")
     add("--ndf", type=int, help="PatchGAN discriminator width")
     add("--d-layers", type=int, help="PatchGAN layers")

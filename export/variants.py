@@ -325,8 +325,15 @@ class ConditionalGAN(Variant):
         return ContractGraph(self.prepare, self.generator, TanhColour())
 
     def generator_loss(self, output, batch):
-        l1 = losses.l1(output, batch["color"])
-        return self.config.l1_weight * l1, {"l1": l1.item()}
+        """l1_weight * L1 (+ hit_weight * colour_miss): the generator's pull toward the truth."""
+        config, target = self.config, batch["color"]
+        l1 = losses.l1(output, target)
+        loss, report = config.l1_weight * l1, {"l1": l1.item()}
+        if config.hit_weight > 0:
+            miss = losses.colour_miss(output, target, config.hit_sigma)
+            loss = loss + config.hit_weight * miss
+            report["miss"] = miss.item()
+        return loss, report
 
     def train_step(self, batch: dict, step: int) -> dict[str, float]:
         config = self.config
@@ -362,10 +369,10 @@ class ConditionalGAN(Variant):
             fooled = self.discriminator(condition, unit_to_signed(fake.clamp(0.0, 1.0)))
         self.discriminator.requires_grad_(True)
         adversarial = losses.adversarial(fooled.float(), True)
-        l1 = losses.l1(fake, target)
-        (config.gan_weight * adversarial + config.l1_weight * l1).backward()
+        closeness, report = self.generator_loss(fake, batch)
+        (config.gan_weight * adversarial + closeness).backward()
         g_optimizer.step()
-        return {"l1": l1.item(), "g_adv": adversarial.item(), "d": d_loss.item()}
+        return {**report, "g_adv": adversarial.item(), "d": d_loss.item()}
 
 
 class Pix2PixStroke(ConditionalGAN):

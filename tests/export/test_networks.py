@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -136,6 +138,27 @@ def test_rebalancing_weights():
         losses.rebalancing_weights(histogram, 1.5)
 
 
+def test_colour_miss_prefers_one_likely_colour_to_their_median():
+    # Half the pixels are red, half blue, for the same input: L1 rates a blend of the two as
+    # well as either one; the miss loss rates the blend far worse and counts dE76 = sigma as
+    # 1 - exp(-1/2).
+    red, blue = torch.tensor([0.9, 0.1, 0.1]), torch.tensor([0.1, 0.1, 0.9])
+    target = torch.stack([red, blue]).T.reshape(1, 3, 1, 2)
+
+    def constant(colour):
+        return colour.reshape(1, 3, 1, 1).expand(1, 3, 1, 2)
+
+    blend = (red + blue) / 2
+    assert torch.isclose(losses.l1(constant(blend), target), losses.l1(constant(red), target))
+    assert losses.colour_miss(constant(red), target, 10.0) < 0.51
+    assert losses.colour_miss(constant(blend), target, 10.0) > 0.99
+    assert losses.colour_miss(target, target, 10.0) < 1e-6
+    grey = torch.full((1, 3, 1, 1), 0.5)
+    lab = srgb_to_lab(grey)
+    shifted = lab_to_srgb(lab + torch.tensor([10.0, 0.0, 0.0]).reshape(1, 3, 1, 1))
+    assert abs(losses.colour_miss(shifted, grey, 10.0).item() - (1 - math.exp(-0.5))) < 1e-3
+
+
 def test_rebalanced_cross_entropy_weights_pixels_by_their_class():
     logits = torch.randn(1, 4, 1, 2)
     target = torch.tensor([[1.0, 0.0], [0.0, 0.0], [0.0, 1.0], [0.0, 0.0]]).reshape(1, 4, 1, 2)
@@ -183,3 +206,7 @@ def test_config_refuses_settings_that_cannot_work():
         TrainConfig(variant="test", run="x")
     with pytest.raises(ConfigError, match="gan-weight"):
         TrainConfig(variant="regression", run="x", gan_weight=1.0)
+    with pytest.raises(ConfigError, match="hit-weight applies"):
+        TrainConfig(variant="regression", run="x", hit_weight=1.0)
+    with pytest.raises(ConfigError, match="hit-sigma"):
+        TrainConfig(variant="pix2pix-stroke", run="x", hit_weight=1.0, hit_sigma=0.0)

@@ -172,6 +172,20 @@ def test_a_finished_run_does_nothing_and_a_changed_one_is_refused(tiny_dataset, 
     assert load_checkpoint(run)["step"] == 3
 
 
+def test_a_run_resumes_with_the_miss_loss_added(tiny_dataset, tmp_path):
+    # Fine-tuning an L1 run toward one likely colour: the resumed steps report and lower the
+    # miss loss (export/losses.colour_miss) on the tiny set.
+    run = tmp_path / "run"
+    assert train.main(tiny_args("pix2pix-stroke", tiny_dataset, run, 10)) == 0
+    assert all("miss" not in entry for entry in metrics(run, "train"))
+    assert train.main(tiny_args("pix2pix-stroke", tiny_dataset, run, 50, "--hit-weight", "50",
+                                "--hit-sigma", "15")) == 0
+    config = load_checkpoint(run)["config"]
+    assert (config["hit_weight"], config["hit_sigma"]) == (50.0, 15.0)
+    misses = [entry["miss"] for entry in metrics(run, "train") if "miss" in entry]
+    assert len(misses) == 8 and misses[-1] < misses[0]
+
+
 def test_bad_settings_and_missing_data_are_one_line_errors(tiny_dataset, tmp_path, capsys):
     assert train.main(tiny_args("pix2pix-stroke", tmp_path / "nowhere", tmp_path / "a", 2)) == 2
     assert "manifest.json" in capsys.readouterr().err
