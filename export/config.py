@@ -26,7 +26,9 @@ HINT_KINDS = tuple(dict.fromkeys(kind for variant in VARIANT_CLASSES.values() fo
 # Options a resumed run may change; any other option must match the checkpoint.
 RESUME_OVERRIDABLE = {"data", "steps", "val_every", "ckpt_every", "val_minutes", "ckpt_minutes", "device",
                       "log_every", "workers", "threads", "gan_weight", "gan_start", "amp", "val_images",
-                      "quality_images", "hit_weight", "hit_sigma"}
+                      "quality_images", "hit_weight", "hit_sigma",
+                      # the same parameters, a new base: a spill run may go on from it
+                      "spill_base"}
 # --propagation flood: the default coarse-to-fine schedule, "block:steps" per level
 FLOOD_LEVELS = "16:32,8:16,4:16,2:8"
 
@@ -99,6 +101,8 @@ class TrainConfig:
     # with propagation: also the strokes' colours spilled across the lines (a flood that ignores
     # the line art), so the network can carry a colour into regions no stroke is in
     spill: bool = False
+    # with spill: where the flood does not reach, the output starts from the spill, not white
+    spill_base: bool = False
 
     def __post_init__(self):
         if self.variant not in TRAINABLE_VARIANTS:
@@ -148,6 +152,8 @@ class TrainConfig:
                                   f"2**depth to be a multiple of {block}: raise --depth")
         if self.spill and self.propagation == "none":
             raise ConfigError("--spill adds to the flood of --propagation: give --propagation flood too")
+        if self.spill_base and not self.spill:
+            raise ConfigError("--spill-base starts the output from the spill: give --spill too")
         if self.quality_images < 0:
             raise ConfigError("--quality-images must be 0 (off) or more")
         if self.crop % self.size_multiple:
@@ -217,6 +223,10 @@ def build_parser() -> argparse.ArgumentParser:
     add("--spill", action="store_true", default=None,
         help="with --propagation: the network also reads the strokes' colours spilled across the "
              "lines (nearest stroke's colour, up to 512 px), for regions no stroke is in")
+    add("--spill-base", action="store_true", default=None,
+        help="with --spill: where the flood does not reach, the output starts from the spill "
+             "instead of white, so the network only corrects a carried colour (a --spill run may "
+             "go on with it)")
     add("--gan-weight", type=float, help="adversarial loss weight (0 = L1 only)")
     add("--l1-weight", type=float, help="L1 loss weight of the pix2pix loss (default 100)")
     add("--hit-weight", type=float,

@@ -60,16 +60,20 @@ class FloodInput(nn.Module):
     """A variant's own input (``hints``: line and hint -> C channels) followed by the line-aware
     flood of the hint strokes (export/propagation.py): flood colour over white (the base a
     residual output corrects), reach, proximity; with ``spill``, also the strokes' colours
-    spilled across the lines, over white. C + 5 (+ 3) channels; ``BASE`` are the base colour,
+    spilled across the lines, over white, and with ``spill_base`` that spill is also the base
+    where the flood does not reach. C + 5 (+ 3) channels; ``BASE`` are the base colour,
     ``REACH`` the reach."""
 
-    def __init__(self, hints: nn.Module, levels, spill: bool = False):
+    def __init__(self, hints: nn.Module, levels, spill: bool = False, spill_base: bool = False):
         super().__init__()
+        if spill_base and not spill:
+            raise ValueError("spill_base needs spill")
         self.hints = hints
         self.propagation = HintPropagation(levels)
         # the same front on its coarsest level with no walls: each stroke's colour spilled over
         # the lines, to the nearest block no other stroke reached first
         self.spill = HintPropagation(levels[:1]) if spill else None
+        self.spill_base = spill_base
         first = hints.channels
         self.channels = first + 5 + (3 if spill else 0)
         self.BASE = slice(first, first + 3)
@@ -78,10 +82,16 @@ class FloodInput(nn.Module):
     def forward(self, line: torch.Tensor, hint: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():  # parameter-free: nothing to learn through it
             colour, reach, proximity = self.propagation(line, hint)
-            features = [self.hints(line, hint), colour + (1.0 - reach), reach, proximity]
+            unreached = torch.ones_like(colour)  # white: the output starts from paper
+            spill = None
             if self.spill is not None:
                 spilled, spill_reach, _ = self.spill(torch.ones_like(line), hint)
-                features.append(spilled + (1.0 - spill_reach))
+                spill = spilled + (1.0 - spill_reach)
+                if self.spill_base:  # starts from the nearest stroke's colour across the lines
+                    unreached = spill
+            features = [self.hints(line, hint), colour + (1.0 - reach) * unreached, reach, proximity]
+            if spill is not None:
+                features.append(spill)
         return torch.cat(features, 1)
 
 
@@ -236,7 +246,8 @@ class Variant:
     def with_flood(self, hints: nn.Module) -> nn.Module:
         """The variant's input module, followed by the flood of the hints with --propagation."""
         levels = self.config.propagation_levels
-        return hints if levels is None else FloodInput(hints, levels, self.config.spill)
+        return hints if levels is None else FloodInput(hints, levels, self.config.spill,
+                                                                  self.config.spill_base)
 
     @property
     def flood(self) -> bool:
@@ -250,6 +261,8 @@ class Variant:
             extra.update(propagation=config.propagation)
         if config.spill:
             extra.update(spill="true")
+        if config.spill_base:
+            extra.update(spill_base="true")
         return extra
 
     # -- shared machinery ----------------------------------------------------------------

@@ -148,6 +148,16 @@ def test_the_spill_carries_a_stroke_across_the_line_the_flood_stops_at():
     plain = FloodInput(StrokeInput(True), parse_levels(FLOOD_LEVELS))(line, hint)
     assert torch.equal(plain[0].permute(1, 2, 0), torch.from_numpy(features[:, :, :-3]))
 
+    # --spill-base: the spill becomes the base where the flood does not reach, nothing else moves
+    spill_base = FloodInput(StrokeInput(True), parse_levels(FLOOD_LEVELS), spill=True, spill_base=True)
+    based = spill_base(line, hint)[0].permute(1, 2, 0).numpy()
+    assert np.abs(based[90, 128, spill_base.BASE] - RED).max() < 0.05
+    reached = features[:, :, with_spill.REACH][:, :, 0] > 0.999
+    assert reached.any() and np.array_equal(based[reached], features[reached])
+    outside = np.ones(features.shape[2], bool)
+    outside[with_spill.BASE] = False
+    assert np.array_equal(based[:, :, outside], features[:, :, outside])
+
 
 def test_a_spill_run_trains_and_exports(tiny_dataset, tmp_path):
     run = tmp_path / "run"
@@ -160,6 +170,14 @@ def test_a_spill_run_trains_and_exports(tiny_dataset, tmp_path):
     assert load_model(output, device="cpu", threads=1).info.extra["spill"] == "true"
     with pytest.raises(ConfigError, match="give --propagation flood too"):
         TrainConfig(variant="pix2pix-stroke", run="x", spill=True)
+    # a spill run may go on with the spill as its base; the export follows
+    assert train.main(tiny_args("pix2pix-stroke", tiny_dataset, run, 3, *options, "--spill-base")) == 0
+    assert checkpoints.load_checkpoint(run)["config"]["spill_base"] is True
+    summary = export_checkpoint(run, output, data=str(tiny_dataset), log=lambda _: None)
+    assert max(summary["parity"].values()) < PARITY_TOLERANCE
+    assert load_model(output, device="cpu", threads=1).info.extra["spill_base"] == "true"
+    with pytest.raises(ConfigError, match="give --spill too"):
+        TrainConfig(variant="pix2pix-stroke", run="x", propagation="flood", spill_base=True)
 
 
 def test_raw_quality_scores_the_stroked_and_the_unreached_regions(tiny_dataset):
