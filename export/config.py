@@ -103,6 +103,9 @@ class TrainConfig:
     spill: bool = False
     # with spill: where the flood does not reach, the output starts from the spill, not white
     spill_base: bool = False
+    # with spill (pix2pix-stroke): a 4th output channel, a gate that decides per pixel whether the
+    # spill is right where the flood does not reach, trained on exactly that (cross-entropy)
+    spill_gate: bool = False
 
     def __post_init__(self):
         if self.variant not in TRAINABLE_VARIANTS:
@@ -154,6 +157,10 @@ class TrainConfig:
             raise ConfigError("--spill adds to the flood of --propagation: give --propagation flood too")
         if self.spill_base and not self.spill:
             raise ConfigError("--spill-base starts the output from the spill: give --spill too")
+        if self.spill_gate and not self.spill:
+            raise ConfigError("--spill-gate chooses the spill where it is right: give --spill too")
+        if self.spill_gate and self.variant != "pix2pix-stroke":
+            raise ConfigError("--spill-gate applies to pix2pix-stroke only")
         if self.quality_images < 0:
             raise ConfigError("--quality-images must be 0 (off) or more")
         if self.crop % self.size_multiple:
@@ -227,6 +234,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --spill: where the flood does not reach, the output starts from the spill "
              "instead of white, so the network only corrects a carried colour (a --spill run may "
              "go on with it)")
+    add("--spill-gate", action="store_true", default=None,
+        help="with --spill (pix2pix-stroke): a 4th output channel chooses, where the flood does "
+             "not reach, between the network's colour and the spill, trained on whether the "
+             "spill is within dE76 10 of the truth")
     add("--gan-weight", type=float, help="adversarial loss weight (0 = L1 only)")
     add("--l1-weight", type=float, help="L1 loss weight of the pix2pix loss (default 100)")
     add("--hit-weight", type=float,

@@ -25,8 +25,13 @@ def colour_miss(prediction: torch.Tensor, target: torch.Tensor, sigma: float) ->
     a few sigma off, so it rewards landing near one likely colour: the measure export/quality.py
     counts (within dE 10). Unclamped predictions keep their gradient.
     """
-    distance2 = ((srgb_to_lab(prediction) - srgb_to_lab(target)) ** 2).sum(dim=1)
+    distance2 = delta_e(prediction, target) ** 2
     return (1.0 - torch.exp(-distance2 / (2.0 * sigma * sigma))).mean()
+
+
+def delta_e(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
+    """CIE dE76 between two sRGB images, [N, 1, H, W]."""
+    return ((srgb_to_lab(first) - srgb_to_lab(second)) ** 2).sum(dim=1, keepdim=True).clamp(min=1e-12).sqrt()
 
 
 def adversarial(logits: torch.Tensor, real: bool) -> torch.Tensor:

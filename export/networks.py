@@ -88,9 +88,9 @@ class StridedUNet(nn.Module):
         return x
 
 
-def pix2pix_unet(in_channels: int, width: int = 32, depth: int = 7) -> StridedUNet:
+def pix2pix_unet(in_channels: int, width: int = 32, depth: int = 7, out_channels: int = 3) -> StridedUNet:
     """pix2pix's U-Net: 4x4 stride-2 convolutions, width and depth as parameters."""
-    return StridedUNet(in_channels, 3, width, depth, kernel=4)
+    return StridedUNet(in_channels, out_channels, width, depth, kernel=4)
 
 
 def deepcolor_unet(in_channels: int = 4, width: int = 32, depth: int = 6) -> StridedUNet:

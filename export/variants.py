@@ -78,6 +78,7 @@ class FloodInput(nn.Module):
         self.channels = first + 5 + (3 if spill else 0)
         self.BASE = slice(first, first + 3)
         self.REACH = slice(first + 3, first + 4)
+        self.SPILL = slice(first + 5, first + 8)
 
     def forward(self, line: torch.Tensor, hint: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():  # parameter-free: nothing to learn through it
@@ -93,6 +94,23 @@ class FloodInput(nn.Module):
             if spill is not None:
                 features.append(spill)
         return torch.cat(features, 1)
+
+
+# The gate's channel starts at tanh(-2): 2 % spill, so the untrained graph paints about the flood.
+GATE_START = -2.0
+# Weight of the gate's cross-entropy beside L1 x 100 (about 10 on a trained run).
+GATE_WEIGHT = 10.0
+
+
+def residual_colour(prepare: FloodInput, features: torch.Tensor, output: torch.Tensor):
+    """Colour of a residual generator (unclamped) and, for a gated one (4 output channels), the
+    gate: base + correction, and where the flood does not reach, a blend toward the spill by
+    the gate ((tanh + 1) / 2, so the network decides only whether the carried colour is right)."""
+    colour = features[:, prepare.BASE] + output[:, :3]
+    if output.shape[1] == 3:
+        return colour, None
+    gate = 0.5 * (output[:, 3:4] + 1.0) * (1.0 - features[:, prepare.REACH])
+    return colour + gate * (features[:, prepare.SPILL] - colour), gate
 
 
 def zero_last_layer(generator: nn.Module) -> None:
@@ -180,7 +198,7 @@ class ResidualGraph(ContractGraph):
 
     def forward(self, line: torch.Tensor, hint: torch.Tensor) -> torch.Tensor:
         features = self.prepare(line, hint)
-        return (features[:, self.prepare.BASE] + self.generator(features)).clamp(0.0, 1.0)
+        return residual_colour(self.prepare, features, self.generator(features))[0].clamp(0.0, 1.0)
 
 
 class FloodPrior(nn.Module):
@@ -263,6 +281,8 @@ class Variant:
             extra.update(spill="true")
         if config.spill_base:
             extra.update(spill_base="true")
+        if config.spill_gate:
+            extra.update(spill_gate="true")
         return extra
 
     # -- shared machinery ----------------------------------------------------------------
@@ -329,8 +349,19 @@ class ConditionalGAN(Variant):
         """The generator's output as a colour (unclamped for the loss): the flood colour plus
         the output with --propagation, else tanh -> [0, 1]."""
         if self.flood:
-            return condition[:, self.prepare.BASE] + output
+            return residual_colour(self.prepare, condition, output)[0]
         return tanh_to_unit(output)
+
+    def gate_loss(self, output: torch.Tensor, condition: torch.Tensor, target: torch.Tensor):
+        """With --spill-gate: cross-entropy of the gate against "the spill is within dE76 10 of
+        the truth", where the flood does not reach; None otherwise."""
+        if not self.config.spill_gate:
+            return None
+        unreached = 1.0 - condition[:, self.prepare.REACH]
+        right = (losses.delta_e(condition[:, self.prepare.SPILL], target) <= 10.0).float()
+        chosen = (0.5 * (output[:, 3:4] + 1.0)).clamp(1e-4, 1.0 - 1e-4)
+        entropy = F.binary_cross_entropy(chosen, right, reduction="none")
+        return (entropy * unreached).sum() / unreached.sum().clamp(min=1.0)
 
     def contract_graph(self):
         if self.flood:
@@ -357,11 +388,16 @@ class ConditionalGAN(Variant):
             with self.autocast():
                 output = self.train_generator(condition)
             loss, report = self.generator_loss(self.colour(output.float(), condition), batch)
+            gate = self.gate_loss(output.float(), condition, target)
+            if gate is not None:
+                loss = loss + GATE_WEIGHT * gate
+                report["gate"] = gate.item()
             loss.backward()
             optimizer.step()
             return report
         with self.autocast():
-            fake = self.colour(self.train_generator(condition).float(), condition)
+            output = self.train_generator(condition).float()
+        fake = self.colour(output, condition)
 
         # Discriminator: real and fake in one batch (one DDP forward per step).
         d_optimizer = self.optimizers["discriminator"]
@@ -383,6 +419,10 @@ class ConditionalGAN(Variant):
         self.discriminator.requires_grad_(True)
         adversarial = losses.adversarial(fooled.float(), True)
         closeness, report = self.generator_loss(fake, batch)
+        gate = self.gate_loss(output, condition, target)
+        if gate is not None:
+            closeness = closeness + GATE_WEIGHT * gate
+            report["gate"] = gate.item()
         (config.gan_weight * adversarial + closeness).backward()
         g_optimizer.step()
         return {**report, "g_adv": adversarial.item(), "d": d_loss.item()}
@@ -397,11 +437,17 @@ class Pix2PixStroke(ConditionalGAN):
 
     def build_generator(self):
         self.prepare = self.with_flood(StrokeInput(True))
-        generator = pix2pix_unet(self.prepare.channels, self.config.width, self.config.depth)
+        gated = self.config.spill_gate
+        generator = pix2pix_unet(self.prepare.channels, self.config.width, self.config.depth,
+                                 4 if gated else 3)
         if self.flood:
             self.description = ("pix2pix U-Net correcting a line-aware flood of the hint strokes "
                                 "(reads line art, strokes and the flood)")
             zero_last_layer(generator)
+            if gated:
+                last = [m for m in generator.modules() if isinstance(m, nn.ConvTranspose2d)][-1]
+                with torch.no_grad():
+                    last.bias[3] = GATE_START
         return generator
 
     def network_input(self, batch):

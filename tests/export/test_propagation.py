@@ -20,12 +20,12 @@ from export.errors import ConfigError  # noqa: E402
 from export.onnx import PARITY_TOLERANCE, export_checkpoint  # noqa: E402
 from export.propagation import HintPropagation  # noqa: E402
 from export.quality import colour_with, curve, load_samples, score, torch_runner  # noqa: E402
-from export.variants import FloodInput, StrokeInput  # noqa: E402
+from export.variants import FloodInput, StrokeInput, residual_colour  # noqa: E402
 from krita_deepcolor.engine import Options, colorize, load_model  # noqa: E402
 from krita_deepcolor.engine.regions import watershed_flood  # noqa: E402
 
 from .test_onnx import canvas  # noqa: E402
-from .test_train import tiny_args  # noqa: E402
+from .test_train import metrics, tiny_args  # noqa: E402
 
 torch.set_num_threads(1)
 RED, BLUE = (0.9, 0.1, 0.1), (0.1, 0.2, 0.9)
@@ -178,6 +178,37 @@ def test_a_spill_run_trains_and_exports(tiny_dataset, tmp_path):
     assert load_model(output, device="cpu", threads=1).info.extra["spill_base"] == "true"
     with pytest.raises(ConfigError, match="give --spill too"):
         TrainConfig(variant="pix2pix-stroke", run="x", propagation="flood", spill_base=True)
+
+
+def test_the_spill_gate_chooses_the_spill_only_where_the_flood_does_not_reach():
+    line, hint = drawing()
+    prepare = FloodInput(StrokeInput(True), parse_levels(FLOOD_LEVELS), spill=True)
+    features = prepare(line, hint)
+    reach = features[:, prepare.REACH]
+    assert (reach > 0.999).any() and (reach < 0.001).any()
+    correction = torch.full_like(features[:, :3], 0.1)
+    for gate, expected in ((1.0, features[:, prepare.SPILL]), (-1.0, features[:, prepare.BASE] + 0.1)):
+        output = torch.cat([correction, torch.full_like(reach, gate)], 1)
+        colour, chosen = residual_colour(prepare, features, output)
+        unreached, reached = (reach < 0.001).expand_as(colour), (reach > 0.999).expand_as(colour)
+        assert torch.allclose(colour[unreached], expected[unreached], atol=1e-6)
+        # where the flood reaches, the gate has no say
+        assert torch.allclose(colour[reached], (features[:, prepare.BASE] + 0.1)[reached], atol=1e-6)
+    assert residual_colour(prepare, features, correction)[1] is None
+
+
+def test_a_spill_gate_run_learns_its_gate_and_exports(tiny_dataset, tmp_path):
+    run = tmp_path / "run"
+    options = ("--propagation", "flood", "--spill", "--spill-gate")
+    assert train.main(tiny_args("pix2pix-stroke", tiny_dataset, run, 30, *options)) == 0
+    gates = [entry["gate"] for entry in metrics(run, "train")]
+    assert len(gates) == 6 and gates[-1] < gates[0]
+    output = tmp_path / "gate.onnx"
+    summary = export_checkpoint(run, output, data=str(tiny_dataset), log=lambda _: None)
+    assert max(summary["parity"].values()) < PARITY_TOLERANCE
+    assert load_model(output, device="cpu", threads=1).info.extra["spill_gate"] == "true"
+    with pytest.raises(ConfigError, match="give --spill too"):
+        TrainConfig(variant="pix2pix-stroke", run="x", propagation="flood", spill_gate=True)
 
 
 def test_raw_quality_scores_the_stroked_and_the_unreached_regions(tiny_dataset):
