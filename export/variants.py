@@ -28,6 +28,7 @@ from .color import AnnealedMeanDecoder, ColorBins
 from .errors import CheckpointError, ConfigError
 from .networks import PatchDiscriminator, classification_unet, deepcolor_unet, pix2pix_unet, regression_unet
 from .propagation import HintPropagation
+from .quality import DELTA_E
 
 if TYPE_CHECKING:  # config.py reads the variant classes: only the type comes back from there
     from .config import TrainConfig
@@ -106,18 +107,25 @@ def residual_colour(prepare: FloodInput, features: torch.Tensor, output: torch.T
     """Colour of a residual generator (unclamped) and, for a gated one (4 output channels), the
     gate: base + correction, and where the flood does not reach, a blend toward the spill by
     the gate ((tanh + 1) / 2, so the network decides only whether the carried colour is right)."""
+    if output.shape[1] == 3:  # no Slice node in the exported graph of a plain residual model
+        return features[:, prepare.BASE] + output, None
     colour = features[:, prepare.BASE] + output[:, :3]
-    if output.shape[1] == 3:
-        return colour, None
-    gate = 0.5 * (output[:, 3:4] + 1.0) * (1.0 - features[:, prepare.REACH])
+    gate = spill_share(output) * (1.0 - features[:, prepare.REACH])
     return colour + gate * (features[:, prepare.SPILL] - colour), gate
 
 
-def zero_last_layer(generator: nn.Module) -> None:
-    """A residual generator's correction starts at zero: the untrained graph paints the flood."""
+def spill_share(output: torch.Tensor) -> torch.Tensor:
+    """A gated generator's choice of the spill, in [0, 1], from its 4th (tanh) channel."""
+    return 0.5 * (output[:, 3:4] + 1.0)
+
+
+def zero_last_layer(generator: nn.Module) -> nn.Module:
+    """A residual generator's correction starts at zero: the untrained graph paints the flood.
+    Returns that last layer."""
     last = [m for m in generator.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))][-1]
     nn.init.zeros_(last.weight)
     nn.init.zeros_(last.bias)
+    return last
 
 
 def box_blur(x: torch.Tensor, size: int) -> torch.Tensor:
@@ -264,8 +272,9 @@ class Variant:
     def with_flood(self, hints: nn.Module) -> nn.Module:
         """The variant's input module, followed by the flood of the hints with --propagation."""
         levels = self.config.propagation_levels
-        return hints if levels is None else FloodInput(hints, levels, self.config.spill,
-                                                                  self.config.spill_base)
+        if levels is None:
+            return hints
+        return FloodInput(hints, levels, self.config.spill, self.config.spill_base)
 
     @property
     def flood(self) -> bool:
@@ -352,16 +361,20 @@ class ConditionalGAN(Variant):
             return residual_colour(self.prepare, condition, output)[0]
         return tanh_to_unit(output)
 
-    def gate_loss(self, output: torch.Tensor, condition: torch.Tensor, target: torch.Tensor):
-        """With --spill-gate: cross-entropy of the gate against "the spill is within dE76 10 of
-        the truth", where the flood does not reach; None otherwise."""
-        if not self.config.spill_gate:
-            return None
-        unreached = 1.0 - condition[:, self.prepare.REACH]
-        right = (losses.delta_e(condition[:, self.prepare.SPILL], target) <= 10.0).float()
-        chosen = (0.5 * (output[:, 3:4] + 1.0)).clamp(1e-4, 1.0 - 1e-4)
-        entropy = F.binary_cross_entropy(chosen, right, reduction="none")
-        return (entropy * unreached).sum() / unreached.sum().clamp(min=1.0)
+    def pull(self, output: torch.Tensor, fake: torch.Tensor, condition: torch.Tensor, batch: dict):
+        """The generator's loss toward the truth: generator_loss on its colour ``fake``, and with
+        --spill-gate the gate's cross-entropy against "the spill is within dE76 DELTA_E of the
+        truth", where the flood does not reach."""
+        loss, report = self.generator_loss(fake, batch)
+        if self.config.spill_gate:
+            unreached = 1.0 - condition[:, self.prepare.REACH]
+            right = (losses.delta_e(condition[:, self.prepare.SPILL], batch["color"]) <= DELTA_E).float()
+            chosen = spill_share(output).clamp(1e-4, 1.0 - 1e-4)
+            entropy = F.binary_cross_entropy(chosen, right, reduction="none")
+            gate = (entropy * unreached).sum() / unreached.sum().clamp(min=1.0)
+            loss = loss + GATE_WEIGHT * gate
+            report["gate"] = gate.item()
+        return loss, report
 
     def contract_graph(self):
         if self.flood:
@@ -387,11 +400,8 @@ class ConditionalGAN(Variant):
             optimizer.zero_grad(set_to_none=True)
             with self.autocast():
                 output = self.train_generator(condition)
-            loss, report = self.generator_loss(self.colour(output.float(), condition), batch)
-            gate = self.gate_loss(output.float(), condition, target)
-            if gate is not None:
-                loss = loss + GATE_WEIGHT * gate
-                report["gate"] = gate.item()
+            output = output.float()
+            loss, report = self.pull(output, self.colour(output, condition), condition, batch)
             loss.backward()
             optimizer.step()
             return report
@@ -418,11 +428,7 @@ class ConditionalGAN(Variant):
             fooled = self.discriminator(condition, unit_to_signed(fake.clamp(0.0, 1.0)))
         self.discriminator.requires_grad_(True)
         adversarial = losses.adversarial(fooled.float(), True)
-        closeness, report = self.generator_loss(fake, batch)
-        gate = self.gate_loss(output, condition, target)
-        if gate is not None:
-            closeness = closeness + GATE_WEIGHT * gate
-            report["gate"] = gate.item()
+        closeness, report = self.pull(output, fake, condition, batch)
         (config.gan_weight * adversarial + closeness).backward()
         g_optimizer.step()
         return {**report, "g_adv": adversarial.item(), "d": d_loss.item()}
@@ -443,9 +449,8 @@ class Pix2PixStroke(ConditionalGAN):
         if self.flood:
             self.description = ("pix2pix U-Net correcting a line-aware flood of the hint strokes "
                                 "(reads line art, strokes and the flood)")
-            zero_last_layer(generator)
+            last = zero_last_layer(generator)
             if gated:
-                last = [m for m in generator.modules() if isinstance(m, nn.ConvTranspose2d)][-1]
                 with torch.no_grad():
                     last.bias[3] = GATE_START
         return generator
