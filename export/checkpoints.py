@@ -87,6 +87,49 @@ def restore_variant(checkpoint: dict, config: TrainConfig | None = None) -> Vari
     return variant
 
 
+def init_from(variant: Variant, path) -> dict:
+    """Start ``variant``'s generator from the generator of the checkpoint at ``path`` (the
+    --init-from of a new run); returns that checkpoint. The two must be one variant with one width
+    and depth. A convolution the new recipe gives more inputs (--spill's channels) keeps the old
+    weights and reads the new inputs with zeros; one it gives more outputs (--spill-gate's
+    channel) keeps the new outputs as the recipe starts them: so the first step paints exactly
+    what the source painted (with a zero gate: the spill where the flood does not reach)."""
+    source = load_checkpoint(path)
+    stored = source["config"]
+    config = variant.config
+    mismatch = [f"{key} {stored.get(key)} (this run: {getattr(config, key)})"
+                for key in ("variant", "width", "depth") if stored.get(key) != getattr(config, key)]
+    if mismatch:
+        raise ConfigError(f"--init-from {source['path']}: another network: {', '.join(mismatch)}")
+    state = source["generator"]
+    with torch.no_grad():
+        for name, module in variant.generator.named_modules():
+            if not isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+                continue
+            weight, old = module.weight, state.get(f"{name}.weight")
+            if old is None or old.dim() != weight.dim() or old.shape[2:] != weight.shape[2:]:
+                raise ConfigError(f"--init-from {source['path']}: its layer {name} does not fit this network")
+            # Conv2d weights are [out, in, ...], ConvTranspose2d [in, out, ...]
+            inputs, outputs = (1, 0) if isinstance(module, nn.Conv2d) else (0, 1)
+            if old.shape[inputs] > weight.shape[inputs] or old.shape[outputs] > weight.shape[outputs]:
+                raise ConfigError(f"--init-from {source['path']}: its layer {name} is wider than this "
+                                  "network's")
+            kept = [slice(None)] * weight.dim()
+            kept[inputs], kept[outputs] = slice(0, old.shape[inputs]), slice(0, old.shape[outputs])
+            added = [slice(None)] * weight.dim()
+            added[inputs] = slice(old.shape[inputs], None)
+            weight[tuple(added)] = 0.0  # new inputs are read with zeros
+            weight[tuple(kept)] = old
+            if module.bias is not None:
+                module.bias[:old.shape[outputs]] = state[f"{name}.bias"]
+        convolutions = {f"{name}.{kind}" for name, module in variant.generator.named_modules()
+                        if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)) for kind in ("weight", "bias")}
+        rest = {key: value for key, value in state.items() if key not in convolutions}
+        load_module_state(variant.generator, {**variant.generator.state_dict(), **rest}, "generator", config,
+                          source["path"])
+    return source
+
+
 def load_module_state(module: nn.Module, state: dict, what: str, config: TrainConfig, source: str) -> None:
     """load_state_dict with a one-line refusal when the weights do not fit."""
     try:

@@ -103,9 +103,12 @@ class TrainConfig:
     spill: bool = False
     # with spill: where the flood does not reach, the output starts from the spill, not white
     spill_base: bool = False
-    # with spill (pix2pix-stroke): a 4th output channel, a gate that decides per pixel whether the
-    # spill is right where the flood does not reach, trained on exactly that (cross-entropy)
+    # with spill (pix2pix-stroke): a 4th output channel, a gate that picks per pixel the spill or
+    # the network's own colour where the flood does not reach, trained on which one is right
     spill_gate: bool = False
+    # a new run starts from this run's (or checkpoint's) generator weights; layers the new recipe
+    # widens keep them, and the parts they gain start at zero (export/checkpoints.py)
+    init_from: str | None = None
 
     def __post_init__(self):
         if self.variant not in TRAINABLE_VARIANTS:
@@ -235,9 +238,13 @@ def build_parser() -> argparse.ArgumentParser:
              "instead of white, so the network only corrects a carried colour (a --spill run may "
              "go on with it)")
     add("--spill-gate", action="store_true", default=None,
-        help="with --spill (pix2pix-stroke): a 4th output channel chooses, where the flood does "
-             "not reach, between the network's colour and the spill, trained on whether the "
-             "spill is within dE76 10 of the truth")
+        help="with --spill (pix2pix-stroke): a 4th output channel picks, where the flood does "
+             "not reach but the spill does, the spill or the network's own colour, trained on "
+             "which of the two is within dE76 10 of the truth where only one is")
+    add("--init-from", metavar="RUN",
+        help="start a new run from the generator weights of RUN (a run folder or .pt file) of the "
+             "same variant, width and depth; inputs and outputs this recipe adds (--spill, "
+             "--spill-gate) start at zero, so the first step paints what RUN painted")
     add("--gan-weight", type=float, help="adversarial loss weight (0 = L1 only)")
     add("--l1-weight", type=float, help="L1 loss weight of the pix2pix loss (default 100)")
     add("--hit-weight", type=float,
@@ -270,6 +277,8 @@ def parse_train_args(argv=None) -> tuple[dict, argparse.ArgumentParser]:
     if "data" in given:
         given["data"] = str(Path(given["data"]).expanduser())
     given["run"] = str(Path(given["run"]).expanduser())
+    if "init_from" in given:
+        given["init_from"] = str(Path(given["init_from"]).expanduser())
     return given, parser
 
 

@@ -17,9 +17,11 @@ truth over white, as benchmarks/quality.py:
   same simulator), the share of the figure's other paper pixels, those no stroke's
   region holds, within Delta-E76 10: where a colour must be guessed or carried from a stroke
   across a line; the flood's *spill* (white where it paints nothing) is scored beside it.
-The trainer logs these at every validation (``--quality-images``), on the eval-mode contract
-graph, which is what the exported file computes; this command measures ONNX files and run
-folders the same way, with the plain watershed flood from the same strokes beside them.
+The command reports all pairs and each of the quality benchmark's two fixed halves (a hash of
+the pair's id: choose on the tuning half, the held-out half decides). The trainer logs these
+on its first ``--quality-images`` pairs at every validation, on the eval-mode contract graph,
+which is what the exported file computes; this command measures ONNX files and run folders the
+same way, with the plain watershed flood from the same strokes beside them.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from benchmarks.quality import HALVES, half_of
 from krita_deepcolor.engine import imageio, imaging
 from krita_deepcolor.engine.imaging import to_uint8
 
@@ -72,7 +75,8 @@ def load_samples(root, limit: int | None = None) -> list[dict]:
         _, regions = cv2.connectedComponents(paper.astype(np.uint8), connectivity=4)
         hint8 = benchmark_strokes(index, "dense", "all", truth, line, mask)
         sparse8 = benchmark_strokes(index, "sparse", SPARSE_REGIONS, truth, line, mask)
-        loaded.append({"id": sample["id"], "line": line, "hint": hint8.astype(np.float32) / 255.0,
+        loaded.append({"id": sample["id"], "half": half_of(sample["id"]), "line": line,
+                       "hint": hint8.astype(np.float32) / 255.0,
                        "sparse": sparse8.astype(np.float32) / 255.0, "line8": line8, "truth": truth,
                        "paper": paper, "hinted": held_by_strokes(regions, hint8, paper),
                        "unhinted": paper & (mask >= 0.5) & ~held_by_strokes(regions, sparse8, paper)})
@@ -119,35 +123,64 @@ def psnr(result: np.ndarray, truth: np.ndarray, where: np.ndarray) -> float:
 def score(run, samples: list[dict], multiple: int, flood: bool = False) -> dict[str, float]:
     """The raw metrics of ``run`` over ``samples`` (see the module doc); with ``flood``, the
     watershed flood from the same strokes (the engine's, no border key) is scored beside it."""
-    from krita_deepcolor.engine.regions import watershed_flood
+    return summarise(tally(run, samples, multiple, flood), flood)
 
-    close, pixels, flood_close = [0, 0], [0, 0], [0, 0]  # dense: hinted; sparse: unhinted
-    hinted_psnr, none_psnr, white_psnr = [], [], []
+
+def score_by_half(run, samples: list[dict], multiple: int, flood: bool = False) -> dict[str, dict]:
+    """The same for all ``samples`` and for each of the quality benchmark's fixed halves."""
+    tallies = [tally(run, [s for s in samples if s["half"] == half], multiple, flood) for half in HALVES]
+    merged = {key: [sum(t[key][slot] for t in tallies) for slot in (0, 1)] for key in COUNTS}
+    merged.update({key: [value for t in tallies for value in t[key]] for key in PSNRS})
+    halves = {half: summarise(t, flood) for half, t in zip(HALVES, tallies, strict=True)}
+    return {"all": summarise(merged, flood), **halves}
+
+
+COUNTS = ("close", "pixels", "flood_close")  # [dense: hinted, sparse: unhinted] pixel counts
+PSNRS = ("hinted_psnr", "none_psnr", "white_psnr")  # one per picture
+
+
+def tally(run, samples: list[dict], multiple: int, flood: bool) -> dict[str, list]:
+    """Pixel counts and per-picture PSNRs that ``summarise`` turns into the metrics."""
+    counts = {key: [0, 0] for key in COUNTS}
+    psnrs = {key: [] for key in PSNRS}
     for sample in samples:
         truth, paper = sample["truth"], sample["paper"]
         empty = colour_with(run, sample["line"], np.zeros_like(sample["hint"]), multiple)
-        none_psnr.append(psnr(empty, truth, paper))
-        white_psnr.append(psnr(np.ones_like(truth), truth, paper))
+        psnrs["none_psnr"].append(psnr(empty, truth, paper))
+        psnrs["white_psnr"].append(psnr(np.ones_like(truth), truth, paper))
         for slot, (hint, where) in enumerate(((sample["hint"], sample["hinted"]),
                                               (sample["sparse"], sample["unhinted"]))):
             coloured = colour_with(run, sample["line"], hint, multiple)
             if slot == 0:
-                hinted_psnr.append(psnr(coloured, truth, paper))
-            close[slot] += int(near_truth(coloured, truth)[where].sum())
-            pixels[slot] += int(where.sum())
+                psnrs["hinted_psnr"].append(psnr(coloured, truth, paper))
+            counts["close"][slot] += int(near_truth(coloured, truth)[where].sum())
+            counts["pixels"][slot] += int(where.sum())
             if flood:
-                hint8 = np.round(hint * 255.0).astype(np.uint8)
-                rgb, painted = watershed_flood(sample["line8"], hint8[:, :, 3] >= 128, hint8[:, :, :3], False)
-                flooded = np.where(painted[:, :, None], rgb.astype(np.float32) / 255.0, 1.0)
-                flood_close[slot] += int(near_truth(flooded, truth)[where].sum())
-    result = {"hinted_de10": close[0] / max(pixels[0], 1), "hinted_psnr": float(np.mean(hinted_psnr)),
+                counts["flood_close"][slot] += int(near_truth(watershed(sample, hint), truth)[where].sum())
+    return {**counts, **psnrs}
+
+
+def summarise(tallied: dict[str, list], flood: bool) -> dict[str, float]:
+    close, pixels, flood_close = (tallied[key] for key in COUNTS)
+    result = {"hinted_de10": close[0] / max(pixels[0], 1),
+              "hinted_psnr": float(np.mean(tallied["hinted_psnr"])),
               "unhinted_de10": close[1] / max(pixels[1], 1),
-              "none_psnr": float(np.mean(none_psnr)), "white_psnr": float(np.mean(white_psnr))}
+              "none_psnr": float(np.mean(tallied["none_psnr"])),
+              "white_psnr": float(np.mean(tallied["white_psnr"]))}
     result["none_gain"] = result["none_psnr"] - result["white_psnr"]
     if flood:
         result["flood_hinted_de10"] = flood_close[0] / max(pixels[0], 1)
         result["flood_unhinted_de10"] = flood_close[1] / max(pixels[1], 1)
     return result
+
+
+def watershed(sample: dict, hint: np.ndarray) -> np.ndarray:
+    """The engine's watershed flood from ``hint`` (no border key), over white."""
+    from krita_deepcolor.engine.regions import watershed_flood
+
+    hint8 = np.round(hint * 255.0).astype(np.uint8)
+    rgb, painted = watershed_flood(sample["line8"], hint8[:, :, 3] >= 128, hint8[:, :, :3], False)
+    return np.where(painted[:, :, None], rgb.astype(np.float32) / 255.0, 1.0)
 
 
 def near_truth(colour: np.ndarray, truth: np.ndarray) -> np.ndarray:
@@ -219,9 +252,11 @@ def main(argv=None) -> int:
             variant = restore_variant(checkpoint)
             graph = variant.contract_graph().eval()
             run, multiple, seen = torch_runner(graph), variant.config.size_multiple, checkpoint["images_seen"]
-        scores = score(run, samples, multiple, flood=args.flood and index == 0)
-        print(json.dumps({"model": name, "images_seen": seen, "pairs": len(samples),
-                          **{k: round(v, 4) for k, v in scores.items()}}), flush=True)
+        by_half = score_by_half(run, samples, multiple, flood=args.flood and index == 0)
+        for half, scores in by_half.items():
+            pairs = sum(1 for s in samples if half in ("all", s["half"]))
+            print(json.dumps({"model": name, "images_seen": seen, "half": half, "pairs": pairs,
+                              **{k: round(v, 4) for k, v in scores.items()}}), flush=True)
     return 0
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
-from .checkpoints import LAST, load_checkpoint, make_payload, restore_variant, save_checkpoint
+from .checkpoints import LAST, init_from, load_checkpoint, make_payload, restore_variant, save_checkpoint
 from .config import TrainConfig, merge_for_resume, parse_train_args
 from .data.sampler import StepBatches
 from .errors import CheckpointError, ConfigError
@@ -141,6 +141,8 @@ class Trainer:
             torch.cuda.set_device(self.device)
         torch.manual_seed(config.seed)  # identical initial weights on every rank
         self.variant = restore_variant(checkpoint, config) if checkpoint else build_variant(config)
+        if checkpoint is None and config.init_from:
+            init_from(self.variant, config.init_from)
         self.data_info = read_data_info(Path(config.data))
         self.train_set = open_dataset(config, "train", config.seed)
         if len(self.train_set) == 0:

@@ -62,70 +62,79 @@ class FloodInput(nn.Module):
     flood of the hint strokes (export/propagation.py): flood colour over white (the base a
     residual output corrects), reach, proximity; with ``spill``, also the strokes' colours
     spilled across the lines, over white, and with ``spill_base`` that spill is also the base
-    where the flood does not reach. C + 5 (+ 3) channels; ``BASE`` are the base colour,
-    ``REACH`` the reach."""
+    where the flood does not reach; with ``spill_reach``, also how far the spill reached (0 with
+    no strokes). C + 5 (+ 3 (+ 1)) channels; ``BASE`` are the base colour, ``REACH`` the reach,
+    ``SPILL`` the spill, ``SPILL_REACH`` its reach."""
 
-    def __init__(self, hints: nn.Module, levels, spill: bool = False, spill_base: bool = False):
+    def __init__(self, hints: nn.Module, levels, spill: bool = False, spill_base: bool = False,
+                 spill_reach: bool = False):
         super().__init__()
-        if spill_base and not spill:
-            raise ValueError("spill_base needs spill")
+        if (spill_base or spill_reach) and not spill:
+            raise ValueError("spill_base and spill_reach need spill")
         self.hints = hints
         self.propagation = HintPropagation(levels)
         # the same front on its coarsest level with no walls: each stroke's colour spilled over
         # the lines, to the nearest block no other stroke reached first
         self.spill = HintPropagation(levels[:1]) if spill else None
-        self.spill_base = spill_base
+        self.spill_base, self.spill_reach = spill_base, spill_reach
         first = hints.channels
-        self.channels = first + 5 + (3 if spill else 0)
+        self.channels = first + 5 + (3 if spill else 0) + (1 if spill_reach else 0)
         self.BASE = slice(first, first + 3)
         self.REACH = slice(first + 3, first + 4)
         self.SPILL = slice(first + 5, first + 8)
+        self.SPILL_REACH = slice(first + 8, first + 9)
 
     def forward(self, line: torch.Tensor, hint: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():  # parameter-free: nothing to learn through it
             colour, reach, proximity = self.propagation(line, hint)
             unreached = torch.ones_like(colour)  # white: the output starts from paper
-            spill = None
+            spill = []
             if self.spill is not None:
                 spilled, spill_reach, _ = self.spill(torch.ones_like(line), hint)
-                spill = spilled + (1.0 - spill_reach)
+                spill = [spilled + (1.0 - spill_reach)] + ([spill_reach] if self.spill_reach else [])
                 if self.spill_base:  # starts from the nearest stroke's colour across the lines
-                    unreached = spill
+                    unreached = spill[0]
             features = [self.hints(line, hint), colour + (1.0 - reach) * unreached, reach, proximity]
-            if spill is not None:
-                features.append(spill)
-        return torch.cat(features, 1)
+        return torch.cat(features + spill, 1)
 
 
-# The gate's channel starts at tanh(-2): 2 % spill, so the untrained graph paints about the flood.
-GATE_START = -2.0
+def residual_colour(prepare: FloodInput, features: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
+    """The colour a residual generator paints (unclamped): base + correction. A gated one (4
+    output channels) then takes the spill wherever its 4th channel is >= 0 and the flood does
+    not reach but the spill does: a hard choice, since a blend of two candidate colours is
+    usually neither (and the measure that counts is whether a pixel is within dE76 10)."""
+    if output.shape[1] == 3:  # no Slice node in the exported graph of a plain residual model
+        return features[:, prepare.BASE] + output
+    colour = own_colour(prepare, features, output)
+    chosen = (output[:, 3:4] >= 0.0).to(colour.dtype) * spill_region(prepare, features)
+    return colour + chosen * (features[:, prepare.SPILL] - colour)
+
+
+def own_colour(prepare: FloodInput, features: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
+    """A residual generator's own colour, before a gate's choice: base + correction."""
+    return features[:, prepare.BASE] + output[:, :3]
+
+
+def spill_region(prepare: FloodInput, features: torch.Tensor) -> torch.Tensor:
+    """Where a gate may choose the spill: the flood does not reach and the spill does, [0, 1]."""
+    return (1.0 - features[:, prepare.REACH]) * features[:, prepare.SPILL_REACH]
+
+
+def spill_share(output: torch.Tensor) -> torch.Tensor:
+    """A gated generator's belief that the spill is the right one of the two, in [0, 1], from
+    its 4th (tanh) channel: >= 0.5 exactly where the graph takes the spill."""
+    return 0.5 * (output[:, 3:4] + 1.0)
+
+
 # Weight of the gate's cross-entropy beside L1 x 100 (about 10 on a trained run).
 GATE_WEIGHT = 10.0
 
 
-def residual_colour(prepare: FloodInput, features: torch.Tensor, output: torch.Tensor):
-    """Colour of a residual generator (unclamped) and, for a gated one (4 output channels), the
-    gate: base + correction, and where the flood does not reach, a blend toward the spill by
-    the gate ((tanh + 1) / 2, so the network decides only whether the carried colour is right)."""
-    if output.shape[1] == 3:  # no Slice node in the exported graph of a plain residual model
-        return features[:, prepare.BASE] + output, None
-    colour = features[:, prepare.BASE] + output[:, :3]
-    gate = spill_share(output) * (1.0 - features[:, prepare.REACH])
-    return colour + gate * (features[:, prepare.SPILL] - colour), gate
-
-
-def spill_share(output: torch.Tensor) -> torch.Tensor:
-    """A gated generator's choice of the spill, in [0, 1], from its 4th (tanh) channel."""
-    return 0.5 * (output[:, 3:4] + 1.0)
-
-
-def zero_last_layer(generator: nn.Module) -> nn.Module:
-    """A residual generator's correction starts at zero: the untrained graph paints the flood.
-    Returns that last layer."""
+def zero_last_layer(generator: nn.Module) -> None:
+    """A residual generator's correction starts at zero: the untrained graph paints the flood."""
     last = [m for m in generator.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))][-1]
     nn.init.zeros_(last.weight)
     nn.init.zeros_(last.bias)
-    return last
 
 
 def box_blur(x: torch.Tensor, size: int) -> torch.Tensor:
@@ -206,7 +215,7 @@ class ResidualGraph(ContractGraph):
 
     def forward(self, line: torch.Tensor, hint: torch.Tensor) -> torch.Tensor:
         features = self.prepare(line, hint)
-        return residual_colour(self.prepare, features, self.generator(features))[0].clamp(0.0, 1.0)
+        return residual_colour(self.prepare, features, self.generator(features)).clamp(0.0, 1.0)
 
 
 class FloodPrior(nn.Module):
@@ -274,7 +283,8 @@ class Variant:
         levels = self.config.propagation_levels
         if levels is None:
             return hints
-        return FloodInput(hints, levels, self.config.spill, self.config.spill_base)
+        config = self.config
+        return FloodInput(hints, levels, config.spill, config.spill_base, spill_reach=config.spill_gate)
 
     @property
     def flood(self) -> bool:
@@ -356,22 +366,27 @@ class ConditionalGAN(Variant):
 
     def colour(self, output: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
         """The generator's output as a colour (unclamped for the loss): the flood colour plus
-        the output with --propagation, else tanh -> [0, 1]."""
+        the output with --propagation (a gate's choice aside: L1 trains the network's own colour,
+        which is what it paints where no spill reaches), else tanh -> [0, 1]."""
         if self.flood:
-            return residual_colour(self.prepare, condition, output)[0]
+            return own_colour(self.prepare, condition, output)
         return tanh_to_unit(output)
 
     def pull(self, output: torch.Tensor, fake: torch.Tensor, condition: torch.Tensor, batch: dict):
         """The generator's loss toward the truth: generator_loss on its colour ``fake``, and with
-        --spill-gate the gate's cross-entropy against "the spill is within dE76 DELTA_E of the
-        truth", where the flood does not reach."""
+        --spill-gate the gate's cross-entropy toward the spill where only the spill is within dE76
+        DELTA_E of the truth, and toward the network's own colour where only that one is: the
+        choice that gets more pixels right (where both or neither are, the choice does not
+        matter). Averaged over where the gate may choose."""
         loss, report = self.generator_loss(fake, batch)
         if self.config.spill_gate:
-            unreached = 1.0 - condition[:, self.prepare.REACH]
-            right = (losses.delta_e(condition[:, self.prepare.SPILL], batch["color"]) <= DELTA_E).float()
+            truth, region = batch["color"], spill_region(self.prepare, condition)
+            spill_right = losses.delta_e(condition[:, self.prepare.SPILL], truth) <= DELTA_E
+            own_right = losses.delta_e(fake.detach(), truth) <= DELTA_E
+            decisive = region * (spill_right != own_right).float()
             chosen = spill_share(output).clamp(1e-4, 1.0 - 1e-4)
-            entropy = F.binary_cross_entropy(chosen, right, reduction="none")
-            gate = (entropy * unreached).sum() / unreached.sum().clamp(min=1.0)
+            entropy = F.binary_cross_entropy(chosen, spill_right.float(), reduction="none")
+            gate = (entropy * decisive).sum() / region.sum().clamp(min=1.0)
             loss = loss + GATE_WEIGHT * gate
             report["gate"] = gate.item()
         return loss, report
@@ -443,16 +458,14 @@ class Pix2PixStroke(ConditionalGAN):
 
     def build_generator(self):
         self.prepare = self.with_flood(StrokeInput(True))
-        gated = self.config.spill_gate
         generator = pix2pix_unet(self.prepare.channels, self.config.width, self.config.depth,
-                                 4 if gated else 3)
+                                 4 if self.config.spill_gate else 3)
         if self.flood:
             self.description = ("pix2pix U-Net correcting a line-aware flood of the hint strokes "
                                 "(reads line art, strokes and the flood)")
-            last = zero_last_layer(generator)
-            if gated:
-                with torch.no_grad():
-                    last.bias[3] = GATE_START
+            # a zero gate takes the spill: the untrained graph paints the flood, and the spill
+            # where the flood does not reach
+            zero_last_layer(generator)
         return generator
 
     def network_input(self, batch):

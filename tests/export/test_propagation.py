@@ -19,8 +19,8 @@ from export.config import FLOOD_LEVELS, TrainConfig, parse_levels  # noqa: E402
 from export.errors import ConfigError  # noqa: E402
 from export.onnx import PARITY_TOLERANCE, export_checkpoint  # noqa: E402
 from export.propagation import HintPropagation  # noqa: E402
-from export.quality import colour_with, curve, load_samples, score, torch_runner  # noqa: E402
-from export.variants import FloodInput, StrokeInput, residual_colour  # noqa: E402
+from export.quality import colour_with, curve, load_samples, score, score_by_half, torch_runner  # noqa: E402
+from export.variants import FloodInput, StrokeInput, build_variant, residual_colour  # noqa: E402
 from krita_deepcolor.engine import Options, colorize, load_model  # noqa: E402
 from krita_deepcolor.engine.regions import watershed_flood  # noqa: E402
 
@@ -180,21 +180,58 @@ def test_a_spill_run_trains_and_exports(tiny_dataset, tmp_path):
         TrainConfig(variant="pix2pix-stroke", run="x", propagation="flood", spill_base=True)
 
 
-def test_the_spill_gate_chooses_the_spill_only_where_the_flood_does_not_reach():
+def gated_features():
     line, hint = drawing()
-    prepare = FloodInput(StrokeInput(True), parse_levels(FLOOD_LEVELS), spill=True)
-    features = prepare(line, hint)
+    prepare = FloodInput(StrokeInput(True), parse_levels(FLOOD_LEVELS), spill=True, spill_reach=True)
+    return prepare, prepare(line, hint)
+
+
+def test_the_spill_gate_picks_the_spill_only_where_the_flood_does_not_reach():
+    prepare, features = gated_features()
     reach = features[:, prepare.REACH]
     assert (reach > 0.999).any() and (reach < 0.001).any()
+    assert features[:, prepare.SPILL_REACH].min() > 0.999  # one stroke spills over the whole picture
     correction = torch.full_like(features[:, :3], 0.1)
-    for gate, expected in ((1.0, features[:, prepare.SPILL]), (-1.0, features[:, prepare.BASE] + 0.1)):
+    own = features[:, prepare.BASE] + 0.1
+    # a hard choice: a gate barely above zero takes the spill, barely below it the own colour
+    for gate, expected in ((0.01, features[:, prepare.SPILL]), (-0.01, own)):
         output = torch.cat([correction, torch.full_like(reach, gate)], 1)
-        colour, chosen = residual_colour(prepare, features, output)
+        colour = residual_colour(prepare, features, output)
         unreached, reached = (reach < 0.001).expand_as(colour), (reach > 0.999).expand_as(colour)
         assert torch.allclose(colour[unreached], expected[unreached], atol=1e-6)
         # where the flood reaches, the gate has no say
-        assert torch.allclose(colour[reached], (features[:, prepare.BASE] + 0.1)[reached], atol=1e-6)
-    assert residual_colour(prepare, features, correction)[1] is None
+        assert torch.allclose(colour[reached], own[reached], atol=1e-6)
+    assert torch.equal(residual_colour(prepare, features, correction), own)
+    # with no strokes, nothing spills: the gate has no say anywhere
+    line, _ = drawing()
+    empty = prepare(line, torch.zeros(1, 4, 256, 256))
+    output = torch.cat([correction, torch.ones_like(reach)], 1)
+    assert torch.allclose(residual_colour(prepare, empty, output), empty[:, prepare.BASE] + 0.1, atol=1e-6)
+
+
+def test_the_gate_learns_toward_whichever_colour_is_right_where_only_one_is():
+    config = TrainConfig(variant="pix2pix-stroke", run="x", propagation="flood", spill=True, spill_gate=True,
+                         width=8, depth=4)
+    variant = build_variant(config)
+    prepare, features = gated_features()
+    unreached = (features[:, prepare.REACH] < 0.001).float()
+    spill = features[:, prepare.SPILL]
+    wrong = (spill + 0.5) % 1.0  # far from the spill in every channel
+    gate = torch.zeros_like(unreached, requires_grad=True)
+    output = torch.cat([torch.zeros_like(spill), gate], 1)
+    # truth = the spill: the own colour (white-based) is wrong there, so the gate must rise;
+    # truth far from both: nothing to learn; truth = the own colour: the gate must fall
+    own = features[:, prepare.BASE]
+    for truth, direction in ((spill, 1.0), (wrong, 0.0), (own, -1.0)):
+        gate.grad = None
+        loss, report = variant.pull(output, own, features, {"color": truth})
+        loss.backward()
+        decided = (unreached > 0) & ((own - spill).abs().amax(1, keepdim=True) > 0.2)
+        pushed = -gate.grad[decided]  # gradient descent's direction on the gate
+        if direction == 0.0:
+            assert report["gate"] == 0.0 and torch.count_nonzero(gate.grad) == 0
+        else:
+            assert decided.sum() > 1000 and (pushed * direction > 0).all()
 
 
 def test_a_spill_gate_run_learns_its_gate_and_exports(tiny_dataset, tmp_path):
@@ -209,6 +246,37 @@ def test_a_spill_gate_run_learns_its_gate_and_exports(tiny_dataset, tmp_path):
     assert load_model(output, device="cpu", threads=1).info.extra["spill_gate"] == "true"
     with pytest.raises(ConfigError, match="give --spill too"):
         TrainConfig(variant="pix2pix-stroke", run="x", propagation="flood", spill_gate=True)
+
+
+def test_a_run_grows_from_another_and_first_paints_what_it_painted(tiny_dataset, tmp_path, capsys):
+    source = tmp_path / "source"
+    assert train.main(tiny_args("pix2pix-stroke", tiny_dataset, source, 10, "--propagation", "flood")) == 0
+    config = TrainConfig(variant="pix2pix-stroke", run="x", propagation="flood", spill=True, spill_gate=True,
+                         width=16, depth=5)
+    grown = build_variant(config)
+    checkpoints.init_from(grown, source)
+    before = checkpoints.restore_variant(checkpoints.load_checkpoint(source)).contract_graph().eval()
+    after = grown.contract_graph().eval()
+    line, hint = drawing()
+    features = after.prepare(line, hint)
+    reach = features[:, after.prepare.REACH].expand(-1, 3, -1, -1)
+    with torch.no_grad():
+        old, new = before(line, hint), after(line, hint)
+    flood = features[:, after.prepare.BASE].clamp(0.0, 1.0)
+    assert (old - flood).abs().max() > 1e-3  # the source has learned a correction to keep
+    assert torch.allclose(new[reach > 0.999], old[reach > 0.999], atol=1e-5)
+    spill = features[:, after.prepare.SPILL].clamp(0.0, 1.0)
+    assert torch.allclose(new[reach < 0.001], spill[reach < 0.001], atol=1e-5)
+    empty = torch.zeros_like(hint)  # no strokes, nothing spills: exactly the source
+    with torch.no_grad():
+        assert torch.allclose(after(line, empty), before(line, empty), atol=1e-5)
+    # the command line: a new run starts there and trains on; another network is refused
+    options = ("--propagation", "flood", "--spill", "--spill-gate", "--init-from", str(source))
+    assert train.main(tiny_args("pix2pix-stroke", tiny_dataset, tmp_path / "grown", 5, *options)) == 0
+    assert metrics(tmp_path / "grown", "train")[0]["gate"] > 0
+    assert train.main(tiny_args("pix2pix-stroke", tiny_dataset, tmp_path / "narrow", 5, *options,
+                                "--width", "8")) == 2
+    assert "another network: width 16 (this run: 8)" in capsys.readouterr().err
 
 
 def test_raw_quality_scores_the_stroked_and_the_unreached_regions(tiny_dataset):
@@ -234,3 +302,10 @@ def test_raw_quality_scores_the_stroked_and_the_unreached_regions(tiny_dataset):
     assert flooded["unhinted_de10"] == pytest.approx(scores["flood_unhinted_de10"])
     # strokes' regions take their colours; regions no sparse stroke holds stay partly white
     assert scores["flood_hinted_de10"] == 1.0 and 0.2 < scores["flood_unhinted_de10"] < 0.9
+    # by half: the halves split the pairs, and together they give the all-pairs scores (the
+    # tiny set's few ids all hash to one half: put the first pair in the other)
+    assert {s["half"] for s in samples} <= {"tuning", "held-out"} and len(samples) >= 2
+    samples[0]["half"] = "held-out" if samples[0]["half"] == "tuning" else "tuning"
+    by_half = score_by_half(flood, samples, 16, flood=True)
+    assert by_half["all"] == pytest.approx(scores | flooded)
+    assert by_half["tuning"] != pytest.approx(by_half["held-out"])
