@@ -88,12 +88,12 @@ def restore_variant(checkpoint: dict, config: TrainConfig | None = None) -> Vari
 
 
 def init_from(variant: Variant, path) -> dict:
-    """Start ``variant``'s generator from the generator of the checkpoint at ``path`` (the
+    """Start ``variant``'s colour network from the one of the checkpoint at ``path`` (the
     --init-from of a new run); returns that checkpoint. The two must be one variant with one width
     and depth. A convolution the new recipe gives more inputs (--spill's channels) keeps the old
-    weights and reads the new inputs with zeros; one it gives more outputs (--spill-gate's
-    channel) keeps the new outputs as the recipe starts them: so the first step paints exactly
-    what the source painted (with a zero gate: the spill where the flood does not reach)."""
+    weights and reads the new inputs with zeros; one it gives more outputs keeps the new outputs
+    as the recipe starts them. So the first step paints exactly what the source painted (with a
+    new, zero gate: the spill where the flood does not reach)."""
     source = load_checkpoint(path)
     stored = source["config"]
     config = variant.config
@@ -102,8 +102,12 @@ def init_from(variant: Variant, path) -> dict:
     if mismatch:
         raise ConfigError(f"--init-from {source['path']}: another network: {', '.join(mismatch)}")
     state = source["generator"]
+    if stored.get("spill_gate"):  # a gated run: its colour network
+        state = {key.removeprefix("colour."): value for key, value in state.items()
+                 if key.startswith("colour.")}
+    network = variant.colour_network()
     with torch.no_grad():
-        for name, module in variant.generator.named_modules():
+        for name, module in network.named_modules():
             if not isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
                 continue
             weight, old = module.weight, state.get(f"{name}.weight")
@@ -122,11 +126,10 @@ def init_from(variant: Variant, path) -> dict:
             weight[tuple(kept)] = old
             if module.bias is not None:
                 module.bias[:old.shape[outputs]] = state[f"{name}.bias"]
-        convolutions = {f"{name}.{kind}" for name, module in variant.generator.named_modules()
+        convolutions = {f"{name}.{kind}" for name, module in network.named_modules()
                         if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)) for kind in ("weight", "bias")}
         rest = {key: value for key, value in state.items() if key not in convolutions}
-        load_module_state(variant.generator, {**variant.generator.state_dict(), **rest}, "generator", config,
-                          source["path"])
+        load_module_state(network, {**network.state_dict(), **rest}, "generator", config, source["path"])
     return source
 
 

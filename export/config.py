@@ -103,9 +103,13 @@ class TrainConfig:
     spill: bool = False
     # with spill: where the flood does not reach, the output starts from the spill, not white
     spill_base: bool = False
-    # with spill (pix2pix-stroke): a 4th output channel, a gate that picks per pixel the spill or
-    # the network's own colour where the flood does not reach, trained on which one is right
+    # with spill (pix2pix-stroke): a gate network beside the colour network that picks per pixel
+    # the spill or the colour network's colour where the flood does not reach, trained on which
+    # one is right; gate_width is its first level's channels (same depth)
     spill_gate: bool = False
+    gate_width: int = 8
+    # with spill_gate and init_from: only the gate learns, the colour network stays as it was
+    freeze_colour: bool = False
     # a new run starts from this run's (or checkpoint's) generator weights; layers the new recipe
     # widens keep them, and the parts they gain start at zero (export/checkpoints.py)
     init_from: str | None = None
@@ -164,6 +168,11 @@ class TrainConfig:
             raise ConfigError("--spill-gate chooses the spill where it is right: give --spill too")
         if self.spill_gate and self.variant != "pix2pix-stroke":
             raise ConfigError("--spill-gate applies to pix2pix-stroke only")
+        if self.gate_width < 1:
+            raise ConfigError(f"--gate-width {self.gate_width}: give at least 1 channel")
+        if self.freeze_colour and not (self.spill_gate and self.init_from):
+            raise ConfigError("--freeze-colour keeps the colour network of --init-from and trains the "
+                              "gate of --spill-gate alone: give both")
         if self.quality_images < 0:
             raise ConfigError("--quality-images must be 0 (off) or more")
         if self.crop % self.size_multiple:
@@ -238,9 +247,13 @@ def build_parser() -> argparse.ArgumentParser:
              "instead of white, so the network only corrects a carried colour (a --spill run may "
              "go on with it)")
     add("--spill-gate", action="store_true", default=None,
-        help="with --spill (pix2pix-stroke): a 4th output channel picks, where the flood does "
-             "not reach but the spill does, the spill or the network's own colour, trained on "
-             "which of the two is within dE76 10 of the truth where only one is")
+        help="with --spill (pix2pix-stroke): a gate network beside the colour network picks, where "
+             "the flood does not reach but the spill does, the spill or the colour network's colour, "
+             "trained on which of the two is within dE76 10 of the truth where only one is")
+    add("--gate-width", type=int, help="channels of the gate network's first level (default 8)")
+    add("--freeze-colour", action="store_true", default=None,
+        help="with --spill-gate and --init-from: train the gate alone, the colour network stays "
+             "exactly the one of --init-from")
     add("--init-from", metavar="RUN",
         help="start a new run from the generator weights of RUN (a run folder or .pt file) of the "
              "same variant, width and depth; inputs and outputs this recipe adds (--spill, "

@@ -98,10 +98,24 @@ class FloodInput(nn.Module):
         return torch.cat(features + spill, 1)
 
 
+class SpillGated(nn.Module):
+    """--spill-gate's generator: the colour network (a residual correction, 3 channels) and a
+    gate network beside it (1 channel), both reading the same features -> [N, 4, H, W]. Two
+    networks, so the gate can be small and the colour network another run's, kept as it was."""
+
+    def __init__(self, colour: nn.Module, gate: nn.Module):
+        super().__init__()
+        self.colour, self.gate = colour, gate
+        self.size_multiple = colour.size_multiple
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.colour(features), self.gate(features)], 1)
+
+
 def residual_colour(prepare: FloodInput, features: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
     """The colour a residual generator paints (unclamped): base + correction. A gated one (4
-    output channels) then takes the spill wherever its 4th channel is >= 0 and the flood does
-    not reach but the spill does: a hard choice, since a blend of two candidate colours is
+    output channels) then takes the spill wherever its gate (4th channel) is >= 0 and the flood
+    does not reach but the spill does: a hard choice, since a blend of two candidate colours is
     usually neither (and the measure that counts is whether a pixel is within dE76 10)."""
     if output.shape[1] == 3:  # no Slice node in the exported graph of a plain residual model
         return features[:, prepare.BASE] + output
@@ -301,7 +315,7 @@ class Variant:
         if config.spill_base:
             extra.update(spill_base="true")
         if config.spill_gate:
-            extra.update(spill_gate="true")
+            extra.update(spill_gate="true", gate_width=config.gate_width)
         return extra
 
     # -- shared machinery ----------------------------------------------------------------
@@ -313,9 +327,15 @@ class Variant:
             self.discriminator.to(device)
         return self
 
+    def colour_network(self) -> nn.Module:
+        """The network that paints the colour (what --init-from starts from): the generator, or
+        its colour network beside a gate."""
+        return self.generator.colour if isinstance(self.generator, SpillGated) else self.generator
+
     def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         betas = (self.config.beta1, 0.999)
-        self.optimizers = {"generator": torch.optim.Adam(self.generator.parameters(), self.config.lr, betas)}
+        learning = [parameter for parameter in self.generator.parameters() if parameter.requires_grad]
+        self.optimizers = {"generator": torch.optim.Adam(learning, self.config.lr, betas)}
         if self.discriminator is not None:
             self.optimizers["discriminator"] = torch.optim.Adam(self.discriminator.parameters(),
                                                                 self.config.lr, betas)
@@ -457,16 +477,20 @@ class Pix2PixStroke(ConditionalGAN):
     propagation = True
 
     def build_generator(self):
+        config = self.config
         self.prepare = self.with_flood(StrokeInput(True))
-        generator = pix2pix_unet(self.prepare.channels, self.config.width, self.config.depth,
-                                 4 if self.config.spill_gate else 3)
+        generator = pix2pix_unet(self.prepare.channels, config.width, config.depth)
         if self.flood:
             self.description = ("pix2pix U-Net correcting a line-aware flood of the hint strokes "
                                 "(reads line art, strokes and the flood)")
-            # a zero gate takes the spill: the untrained graph paints the flood, and the spill
-            # where the flood does not reach
             zero_last_layer(generator)
-        return generator
+        if not config.spill_gate:
+            return generator
+        self.description += ", and a gate network choosing where to carry the strokes' colours over the lines"
+        gate = pix2pix_unet(self.prepare.channels, config.gate_width, config.depth, 1)
+        zero_last_layer(gate)  # a zero gate takes the spill wherever the flood does not reach
+        generator.requires_grad_(not config.freeze_colour)
+        return SpillGated(generator, gate)
 
     def network_input(self, batch):
         return self.prepare(batch["line"], batch["hint"])

@@ -246,6 +246,9 @@ def test_a_spill_gate_run_learns_its_gate_and_exports(tiny_dataset, tmp_path):
     assert load_model(output, device="cpu", threads=1).info.extra["spill_gate"] == "true"
     with pytest.raises(ConfigError, match="give --spill too"):
         TrainConfig(variant="pix2pix-stroke", run="x", propagation="flood", spill_gate=True)
+    with pytest.raises(ConfigError, match="give both"):
+        TrainConfig(variant="pix2pix-stroke", run="x", propagation="flood", spill=True, spill_gate=True,
+                    freeze_colour=True)
 
 
 def test_a_run_grows_from_another_and_first_paints_what_it_painted(tiny_dataset, tmp_path, capsys):
@@ -270,10 +273,19 @@ def test_a_run_grows_from_another_and_first_paints_what_it_painted(tiny_dataset,
     empty = torch.zeros_like(hint)  # no strokes, nothing spills: exactly the source
     with torch.no_grad():
         assert torch.allclose(after(line, empty), before(line, empty), atol=1e-5)
-    # the command line: a new run starts there and trains on; another network is refused
+    # the command line: a new run starts there and trains on; with --freeze-colour only the
+    # gate learns and the colour stays the source's exactly; another network is refused
     options = ("--propagation", "flood", "--spill", "--spill-gate", "--init-from", str(source))
     assert train.main(tiny_args("pix2pix-stroke", tiny_dataset, tmp_path / "grown", 5, *options)) == 0
     assert metrics(tmp_path / "grown", "train")[0]["gate"] > 0
+    frozen = tmp_path / "frozen"
+    assert train.main(tiny_args("pix2pix-stroke", tiny_dataset, frozen, 10, *options, "--freeze-colour",
+                                "--gate-width", "4")) == 0
+    trained = checkpoints.restore_variant(checkpoints.load_checkpoint(frozen))
+    assert trained.generator.gate.ups[-1][1].weight.abs().max() > 0  # the gate learned (from zero)
+    with torch.no_grad():
+        colour = trained.generator.colour(features)
+        assert torch.allclose(colour, grown.generator.colour(features), atol=1e-6)
     assert train.main(tiny_args("pix2pix-stroke", tiny_dataset, tmp_path / "narrow", 5, *options,
                                 "--width", "8")) == 2
     assert "another network: width 16 (this run: 8)" in capsys.readouterr().err
