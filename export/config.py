@@ -110,8 +110,8 @@ class TrainConfig:
     gate_width: int = 8
     # with spill_gate and init_from: only the gate learns, the colour network stays as it was
     freeze_colour: bool = False
-    # a new run starts from this run's (or checkpoint's) generator weights; layers the new recipe
-    # widens keep them, and the parts they gain start at zero (export/checkpoints.py)
+    # a new run starts from this run's (or checkpoint's) colour network; inputs the new recipe
+    # adds are read with zeros (export/checkpoints.py)
     init_from: str | None = None
 
     def __post_init__(self):
@@ -255,9 +255,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --spill-gate and --init-from: train the gate alone, the colour network stays "
              "exactly the one of --init-from")
     add("--init-from", metavar="RUN",
-        help="start a new run from the generator weights of RUN (a run folder or .pt file) of the "
-             "same variant, width and depth; inputs and outputs this recipe adds (--spill, "
-             "--spill-gate) start at zero, so the first step paints what RUN painted")
+        help="start a new run from the colour network of RUN (a run folder or .pt file) of the "
+             "same variant, width and depth; inputs this recipe adds (--spill) are read with zeros "
+             "and a new --spill-gate starts at the spill, so the first step paints what RUN painted "
+             "wherever the flood reaches")
     add("--gan-weight", type=float, help="adversarial loss weight (0 = L1 only)")
     add("--l1-weight", type=float, help="L1 loss weight of the pix2pix loss (default 100)")
     add("--hit-weight", type=float,
