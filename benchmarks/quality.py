@@ -38,6 +38,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from export.data.halves import HALVES, half_of
 from export.data.sources import DEFAULT_DATASET
 from krita_deepcolor.engine import Options, catalog, colorize
 from krita_deepcolor.engine.imageio import read_image
@@ -45,14 +46,8 @@ from krita_deepcolor.engine.imaging import to_uint8
 from krita_deepcolor.engine.regions import hint_seeds, watershed_flood
 
 DELTA_E = 10.0
-HALVES = ("tuning", "held-out")
 EXACT_LINES = ("svg-strokes", "exact")  # line layers drawn by the artist, not extracted
 BASELINE = "flood+border"
-
-
-def half_of(sample_id: str) -> str:
-    """The fixed half a validation pair belongs to: a hash of its id, never its position."""
-    return HALVES[hashlib.sha256(sample_id.encode()).digest()[0] % 2]
 
 
 def over_white(rgba: np.ndarray) -> np.ndarray:

@@ -106,10 +106,12 @@ def init_from(variant: Variant, path) -> dict:
         state = {key.removeprefix("colour."): value for key, value in state.items()
                  if key.startswith("colour.")}
     network = variant.colour_network()
+    copied = set()
     with torch.no_grad():
         for name, module in network.named_modules():
             if not isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
                 continue
+            copied |= {f"{name}.weight", f"{name}.bias"}
             weight, old = module.weight, state.get(f"{name}.weight")
             if old is None or old.dim() != weight.dim() or old.shape[2:] != weight.shape[2:]:
                 raise ConfigError(f"--init-from {source['path']}: its layer {name} does not fit this network")
@@ -126,9 +128,7 @@ def init_from(variant: Variant, path) -> dict:
             weight[tuple(kept)] = old
             if module.bias is not None:
                 module.bias[:old.shape[outputs]] = state[f"{name}.bias"]
-        convolutions = {f"{name}.{kind}" for name, module in network.named_modules()
-                        if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)) for kind in ("weight", "bias")}
-        rest = {key: value for key, value in state.items() if key not in convolutions}
+        rest = {key: value for key, value in state.items() if key not in copied}
         load_module_state(network, {**network.state_dict(), **rest}, "generator", config, source["path"])
     return source
 

@@ -34,10 +34,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from benchmarks.quality import HALVES, half_of
 from krita_deepcolor.engine import imageio, imaging
 from krita_deepcolor.engine.imaging import to_uint8
 
+from .data.halves import HALVES, half_of
 from .data.sources import DEFAULT_DATASET
 
 DELTA_E = 10.0

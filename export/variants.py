@@ -117,15 +117,17 @@ def residual_colour(prepare: FloodInput, features: torch.Tensor, output: torch.T
     output channels) then takes the spill wherever its gate (4th channel) is >= 0 and the flood
     does not reach but the spill does: a hard choice, since a blend of two candidate colours is
     usually neither (and the measure that counts is whether a pixel is within dE76 10)."""
-    if output.shape[1] == 3:  # no Slice node in the exported graph of a plain residual model
-        return features[:, prepare.BASE] + output
     colour = own_colour(prepare, features, output)
+    if output.shape[1] == 3:
+        return colour
     chosen = (output[:, 3:4] >= 0.0).to(colour.dtype) * spill_region(prepare, features)
     return colour + chosen * (features[:, prepare.SPILL] - colour)
 
 
 def own_colour(prepare: FloodInput, features: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
     """A residual generator's own colour, before a gate's choice: base + correction."""
+    if output.shape[1] == 3:  # no Slice node in the exported graph of a plain residual model
+        return features[:, prepare.BASE] + output
     return features[:, prepare.BASE] + output[:, :3]
 
 
