@@ -153,7 +153,7 @@ class TrainConfig:
         if self.propagation != "none":
             if self.variant not in PROPAGATION_VARIANTS:
                 raise ConfigError(f"--propagation applies to {', '.join(PROPAGATION_VARIANTS)} only")
-            if self.hints != "strokes":
+            if self.hints not in ("strokes", "regions"):
                 raise ConfigError(f"--propagation floods hint strokes: it needs --hints strokes, "
                                   f"not {self.hints}")
             block = self.propagation_levels[0][0]
@@ -220,7 +220,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("--width", type=int, help="channels of the first level")
     add("--depth", type=int, help="number of stride-2 levels (inputs are multiples of 2**depth)")
     add("--hints", choices=HINT_KINDS,
-        help="hint simulation (poster variants: strokes|none)")
+        help="hint simulation: strokes (random scribbles, some on the background), regions "
+             "(pix2pix-stroke: a stroke in each of the N largest regions of the figure, as the quality "
+             "benchmark's users), deepcolor, none (poster variants: strokes|none)")
     add("--seed", type=int)
     add("--device", choices=DEVICES)
     add("--amp", action="store_true", default=None, help="bfloat16 autocast on CUDA")

@@ -475,7 +475,7 @@ class Pix2PixStroke(ConditionalGAN):
     name = "pix2pix-stroke"
     description = "pix2pix U-Net reading the line art and short hint strokes (colour x mask, mask)"
     defaults = dict(width=32, depth=7, beta1=0.5, gan_weight=0.0)
-    hints = ("strokes",)
+    hints = ("strokes", "regions")
     propagation = True
 
     def build_generator(self):

@@ -24,7 +24,7 @@ from krita_deepcolor.engine import imageio, imaging
 
 from . import hints as hint_simulation
 
-HINT_KINDS = ("strokes", "deepcolor", "none")
+HINT_KINDS = ("strokes", "regions", "deepcolor", "none")
 SCALE_JITTER = (0.75, 1.33)
 FLIP_SHARE = 0.5
 THICKER_SHARE = 0.2  # ink grown by one pixel
@@ -133,6 +133,8 @@ class PairDataset(torch.utils.data.Dataset):
         colour, line, mask = (np.ascontiguousarray(a, dtype=np.float32) for a in (colour, line, mask))
         if self.hints == "strokes":
             hint = hint_simulation.stroke_hints(colour, mask, rng)
+        elif self.hints == "regions":
+            hint = hint_simulation.user_region_hints(colour, line, mask, rng)
         elif self.hints == "deepcolor":
             hint = hint_simulation.deepcolor_hints(colour, rng)
         else:

@@ -164,6 +164,22 @@ def region_hints(colour: np.ndarray, line: np.ndarray, mask: np.ndarray, rng: np
     return hint
 
 
+REGION_HINT_MOST = 8  # "regions" training hints: strokes in the 1..8 largest regions, or
+REGION_HINT_ALL_SHARE = 0.25  # in all of them this often
+
+
+def user_region_hints(colour: np.ndarray, line: np.ndarray, mask: np.ndarray, rng: np.random.Generator,
+                      no_hint_share: float = NO_HINT_SHARE) -> np.ndarray:
+    """Training hints drawn like the quality benchmark's users (``region_hints``, no strokes on
+    the background): none with probability ``no_hint_share``, else a stroke in every region of
+    the figure or in its N largest, N uniform in 1..REGION_HINT_MOST. So the regions left
+    without a stroke are the smaller ones next to stroked ones, as where a user stops."""
+    if rng.random() < no_hint_share:
+        return np.zeros(line.shape + (4,), np.float32)
+    count = "all" if rng.random() < REGION_HINT_ALL_SHARE else int(rng.integers(1, REGION_HINT_MOST + 1))
+    return region_hints(colour, line, mask, rng, regions=count, include_outside=False)
+
+
 def break_lines(line8: np.ndarray, rng: np.random.Generator, breaks: int = LINE_BREAKS) -> np.ndarray:
     """The line art with ``breaks`` gaps of 1-3 line widths cut into its lines."""
     ink = np.argwhere(line8 < 128)

@@ -310,6 +310,32 @@ def test_region_hints_colour_the_figure_part_of_an_open_region():
     assert np.allclose(dense[painted, :3], colour[painted])
 
 
+def test_user_region_hints_stroke_the_largest_regions_and_sometimes_none():
+    line = np.ones((96, 96), np.float32)
+    line[:, 30] = line[:, 60] = 0.0
+    line[40, :30] = 0.0  # regions: two left, middle, right
+    colour = np.ones((96, 96, 3), np.float32)
+    colour[:, :30] = (1.0, 0.0, 0.0)
+    colour[:, 31:60] = (0.0, 1.0, 0.0)
+    mask = np.ones((96, 96), np.float32)
+    mask[:, 61:] = 0.0  # the right region is background
+    labels, regions = hints.label_regions(line)
+    counts, empty = [], 0
+    for seed in range(60):
+        hint = hints.user_region_hints(colour, line, mask, np.random.default_rng(seed))
+        painted = hint[:, :, 3] > 0
+        assert not (painted & (mask < 0.5)).any(), "the background stays unhinted"
+        assert np.allclose(hint[painted, :3], colour[painted])
+        stroked = [label for label in regions if painted[labels == label].any()]
+        # largest first: a stroked region is never smaller than an unstroked figure region
+        figure = [label for label in regions if mask[labels == label].mean() >= 0.5]
+        assert stroked == figure[:len(stroked)]
+        counts.append(len(stroked))
+        empty += not painted.any()
+    assert 3 <= empty <= 18  # about NO_HINT_SHARE of 60
+    assert {1, 2, 3} <= set(counts)
+
+
 # ---------------------------------------------------------------- build
 
 def check_manifest(root: Path) -> dict:
@@ -458,7 +484,7 @@ def test_build_without_fetched_packages_says_what_to_do(tmp_path):
 # ---------------------------------------------------------------- PairDataset
 
 @needs_renderer
-@pytest.mark.parametrize("kind", ["strokes", "deepcolor", "none"])
+@pytest.mark.parametrize("kind", ["strokes", "regions", "deepcolor", "none"])
 def test_pair_dataset_items(small_dataset, kind):
     for split in ("train", "val"):
         data = PairDataset(small_dataset, split, crop=128, hints=kind)
@@ -475,6 +501,8 @@ def test_pair_dataset_items(small_dataset, kind):
             assert not item["hint"].any()
         if kind == "deepcolor":
             assert bool((item["hint"][3] == 1).all())
+        if kind == "regions":  # a user's strokes: never on the background
+            assert not (item["hint"][3][outside] > 0).any()
 
 
 @needs_renderer

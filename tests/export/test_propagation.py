@@ -180,6 +180,15 @@ def test_a_spill_run_trains_and_exports(tiny_dataset, tmp_path):
         TrainConfig(variant="pix2pix-stroke", run="x", propagation="flood", spill_base=True)
 
 
+def test_a_flood_run_trains_on_user_like_region_strokes(tiny_dataset, tmp_path):
+    run = tmp_path / "run"
+    options = ("--propagation", "flood", "--hints", "regions")
+    assert train.main(tiny_args("pix2pix-stroke", tiny_dataset, run, 2, *options)) == 0
+    assert checkpoints.load_checkpoint(run)["config"]["hints"] == "regions"
+    with pytest.raises(ConfigError, match="does not fit deepcolor-gan"):
+        TrainConfig(variant="deepcolor-gan", run="x", hints="regions", propagation="flood")
+
+
 def gated_features():
     line, hint = drawing()
     prepare = FloodInput(StrokeInput(True), parse_levels(FLOOD_LEVELS), spill=True, spill_reach=True)
