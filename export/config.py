@@ -29,6 +29,7 @@ RESUME_OVERRIDABLE = {"data", "steps", "val_every", "ckpt_every", "val_minutes",
                       "quality_images", "hit_weight", "hit_sigma",
                       # the same parameters, a new base: a spill run may go on from it
                       "spill_base"}
+GATE_TARGETS = ("hit", "closer")
 # --propagation flood: the default coarse-to-fine schedule, "block:steps" per level
 FLOOD_LEVELS = "16:32,8:16,4:16,2:8"
 
@@ -108,6 +109,9 @@ class TrainConfig:
     # one is right; gate_width is its first level's channels (same depth)
     spill_gate: bool = False
     gate_width: int = 8
+    # what the gate learns: "hit" = the candidate within dE76 10 where only one is; "closer" =
+    # the closer candidate everywhere, weighted by how much closer (up to 10 dE76)
+    gate_target: str = "hit"
     # with spill_gate and init_from: only the gate learns, the colour network stays as it was
     freeze_colour: bool = False
     # a new run starts from this run's (or checkpoint's) colour network; inputs the new recipe
@@ -168,6 +172,8 @@ class TrainConfig:
             raise ConfigError("--spill-gate chooses the spill where it is right: give --spill too")
         if self.spill_gate and self.variant != "pix2pix-stroke":
             raise ConfigError("--spill-gate applies to pix2pix-stroke only")
+        if self.gate_target not in GATE_TARGETS:
+            raise ConfigError(f"--gate-target {self.gate_target}: use {' or '.join(GATE_TARGETS)}")
         if self.gate_width < 1:
             raise ConfigError(f"--gate-width {self.gate_width}: give at least 1 channel")
         if self.freeze_colour and not (self.spill_gate and self.init_from):
@@ -253,6 +259,10 @@ def build_parser() -> argparse.ArgumentParser:
              "the flood does not reach but the spill does, the spill or the colour network's colour, "
              "trained on which of the two is within dE76 10 of the truth where only one is")
     add("--gate-width", type=int, help="channels of the gate network's first level (default 8)")
+    add("--gate-target", choices=GATE_TARGETS,
+        help="what --spill-gate learns: hit (default) = whichever of spill and own colour is within "
+             "dE76 10 of the truth where only one is; closer = whichever is closer, everywhere, "
+             "weighted by how much closer (up to 10 dE76), so a choice both get wrong still counts")
     add("--freeze-colour", action="store_true", default=None,
         help="with --spill-gate and --init-from: train the gate alone, the colour network stays "
              "exactly the one of --init-from")

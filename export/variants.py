@@ -399,16 +399,23 @@ class ConditionalGAN(Variant):
         --spill-gate the gate's cross-entropy toward the spill where only the spill is within dE76
         DELTA_E of the truth, and toward the network's own colour where only that one is: the
         choice that gets more pixels right (where both or neither are, the choice does not
-        matter). Averaged over where the gate may choose."""
+        matter). With --gate-target closer, toward whichever is closer, weighted by how much
+        closer: a background both paint wrong still learns the lesser error. Averaged over
+        where the gate may choose."""
         loss, report = self.generator_loss(fake, batch)
         if self.config.spill_gate:
             truth, region = batch["color"], spill_region(self.prepare, condition)
-            spill_right = losses.delta_e(condition[:, self.prepare.SPILL], truth) <= DELTA_E
-            own_right = losses.delta_e(fake.detach(), truth) <= DELTA_E
-            decisive = region * (spill_right != own_right).float()
+            spill_error = losses.delta_e(condition[:, self.prepare.SPILL], truth)
+            own_error = losses.delta_e(fake.detach(), truth)
+            if self.config.gate_target == "closer":
+                spill_wins = spill_error < own_error
+                weight = region * ((spill_error - own_error).abs() / DELTA_E).clamp(max=1.0)
+            else:
+                spill_wins = spill_error <= DELTA_E
+                weight = region * (spill_wins != (own_error <= DELTA_E)).float()
             chosen = spill_share(output).clamp(1e-4, 1.0 - 1e-4)
-            entropy = F.binary_cross_entropy(chosen, spill_right.float(), reduction="none")
-            gate = (entropy * decisive).sum() / region.sum().clamp(min=1.0)
+            entropy = F.binary_cross_entropy(chosen, spill_wins.float(), reduction="none")
+            gate = (entropy * weight).sum() / region.sum().clamp(min=1.0)
             loss = loss + GATE_WEIGHT * gate
             report["gate"] = gate.item()
         return loss, report

@@ -14,7 +14,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("onnx")
 
-from export import checkpoints, train  # noqa: E402
+from export import checkpoints, losses, train  # noqa: E402
 from export.config import FLOOD_LEVELS, TrainConfig, parse_levels  # noqa: E402
 from export.errors import ConfigError  # noqa: E402
 from export.onnx import PARITY_TOLERANCE, export_checkpoint  # noqa: E402
@@ -241,6 +241,32 @@ def test_the_gate_learns_toward_whichever_colour_is_right_where_only_one_is():
             assert report["gate"] == 0.0 and torch.count_nonzero(gate.grad) == 0
         else:
             assert decided.sum() > 1000 and (pushed * direction > 0).all()
+
+
+def test_the_closer_gate_target_learns_the_lesser_error_where_both_are_wrong():
+    config = TrainConfig(variant="pix2pix-stroke", run="x", propagation="flood", spill=True, spill_gate=True,
+                         gate_target="closer", width=8, depth=4)
+    variant = build_variant(config)
+    prepare, features = gated_features()
+    unreached = features[:, prepare.REACH] < 0.001
+    spill, own = features[:, prepare.SPILL], features[:, prepare.BASE]
+    gate = torch.zeros_like(unreached, dtype=torch.float32, requires_grad=True)
+    output = torch.cat([torch.zeros_like(spill), gate], 1)
+    # both candidates well over dE76 10 from the truth, the spill (red) much nearer than the
+    # own colour (white): "hit" has nothing to learn there, "closer" pulls toward the spill
+    truth = spill * 0.7 + 0.15
+    decided = unreached & ((own - spill).abs().amax(1, keepdim=True) > 0.2)
+    errors = [losses.delta_e(candidate, truth)[decided] for candidate in (spill, own)]
+    assert decided.sum() > 1000 and (errors[0] > 10).all() and (errors[1] > errors[0] + 10).all()
+    for target, pulls in (("hit", False), ("closer", True)):
+        variant.config.gate_target = target
+        gate.grad = None
+        loss, _ = variant.pull(output, own, features, {"color": truth})
+        loss.backward()
+        pushed = -gate.grad[decided]
+        assert (pushed > 0).all() if pulls else torch.count_nonzero(pushed) == 0
+    with pytest.raises(ConfigError, match="--gate-target"):
+        TrainConfig(variant="pix2pix-stroke", run="x", gate_target="nearest")
 
 
 def test_a_spill_gate_run_learns_its_gate_and_exports(tiny_dataset, tmp_path):
