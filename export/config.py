@@ -13,6 +13,7 @@ from pathlib import Path
 
 from krita_deepcolor.engine.runtime import DEVICES
 
+from .data.dataset import STROKE_HINT_KINDS
 from .data.sources import DEFAULT_DATASET
 from .errors import ConfigError
 from .variants import VARIANT_CLASSES
@@ -157,7 +158,7 @@ class TrainConfig:
         if self.propagation != "none":
             if self.variant not in PROPAGATION_VARIANTS:
                 raise ConfigError(f"--propagation applies to {', '.join(PROPAGATION_VARIANTS)} only")
-            if self.hints not in ("strokes", "regions"):
+            if self.hints not in STROKE_HINT_KINDS:
                 raise ConfigError(f"--propagation floods hint strokes: it needs --hints strokes, "
                                   f"not {self.hints}")
             block = self.propagation_levels[0][0]

@@ -25,6 +25,8 @@ from krita_deepcolor.engine import imageio, imaging
 from . import hints as hint_simulation
 
 HINT_KINDS = ("strokes", "regions", "deepcolor", "none")
+# the kinds that are strokes on an otherwise empty hint layer: what a flood can carry
+STROKE_HINT_KINDS = ("strokes", "regions")
 SCALE_JITTER = (0.75, 1.33)
 FLIP_SHARE = 0.5
 THICKER_SHARE = 0.2  # ink grown by one pixel

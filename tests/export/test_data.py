@@ -268,15 +268,20 @@ def test_deepcolor_hints_white_out_and_blur():
     assert blurred[:, :, :3].max() < 0.5  # no patch survives the 100 px blur
 
 
-def test_region_hints_dense_and_sparse():
+def four_regions():
+    """Line art of four regions (two left, middle, right), red left and green in the middle;
+    (line, colour, all-figure mask)."""
     line = np.ones((96, 96), np.float32)
-    line[:, 30] = 0.0
-    line[:, 60] = 0.0
-    line[40, :30] = 0.0  # regions: two left, middle, right
+    line[:, 30] = line[:, 60] = 0.0
+    line[40, :30] = 0.0
     colour = np.ones((96, 96, 3), np.float32)
     colour[:, :30] = (1.0, 0.0, 0.0)
     colour[:, 31:60] = (0.0, 1.0, 0.0)
-    mask = np.ones((96, 96), np.float32)
+    return line, colour, np.ones((96, 96), np.float32)
+
+
+def test_region_hints_dense_and_sparse():
+    line, colour, mask = four_regions()
     labels, regions = hints.label_regions(line)
     assert len(regions) == 4
     dense = hints.region_hints(colour, line, mask, np.random.default_rng(1), regions="all")
@@ -311,13 +316,7 @@ def test_region_hints_colour_the_figure_part_of_an_open_region():
 
 
 def test_user_region_hints_stroke_the_largest_regions_and_sometimes_none():
-    line = np.ones((96, 96), np.float32)
-    line[:, 30] = line[:, 60] = 0.0
-    line[40, :30] = 0.0  # regions: two left, middle, right
-    colour = np.ones((96, 96, 3), np.float32)
-    colour[:, :30] = (1.0, 0.0, 0.0)
-    colour[:, 31:60] = (0.0, 1.0, 0.0)
-    mask = np.ones((96, 96), np.float32)
+    line, colour, mask = four_regions()
     mask[:, 61:] = 0.0  # the right region is background
     labels, regions = hints.label_regions(line)
     counts, empty = [], 0
