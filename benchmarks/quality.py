@@ -40,6 +40,7 @@ import numpy as np
 
 from export.data.halves import HALVES, half_of
 from export.data.sources import DEFAULT_DATASET
+from export.data.streamline import DEFAULT_STREAMLINE_DATASET
 from krita_deepcolor.engine import Options, catalog, colorize
 from krita_deepcolor.engine.imageio import read_image
 from krita_deepcolor.engine.imaging import to_uint8
@@ -48,6 +49,8 @@ from krita_deepcolor.engine.regions import hint_seeds, watershed_flood
 DELTA_E = 10.0
 EXACT_LINES = ("svg-strokes", "exact")  # line layers drawn by the artist, not extracted
 BASELINE = "flood+border"
+# the generators' validation split and Streamline Emojis (validation only)
+DEFAULT_DATA = (DEFAULT_DATASET, DEFAULT_STREAMLINE_DATASET)
 
 
 def over_white(rgba: np.ndarray) -> np.ndarray:
@@ -106,11 +109,19 @@ def score(result_rgba: np.ndarray, truth: Truth, hint8: np.ndarray) -> dict:
             "wrong_background": int((wrong & ~stroked & ~truth.figure).sum())}
 
 
-def load_pairs(root: Path, limit: int | None = None, exact_only: bool = True):
-    """(id, half, colour RGBA uint8, line uint8) for the validation pairs."""
+def load_pairs(root: Path, limit: int | None = None, exact_only: bool = True, per_package: int | None = None):
+    """(id, half, colour RGBA uint8, line uint8) for the validation pairs: the first ``limit``,
+    and of each package at most ``per_package`` in each half."""
     manifest = json.loads((root / "manifest.json").read_text())
     samples = [s for s in manifest["samples"]
                if s["split"] == "val" and (not exact_only or s.get("lines") in EXACT_LINES)][:limit]
+    if per_package is not None:
+        taken: dict[tuple, int] = {}
+        for sample in list(samples):
+            key = (source_of(sample["id"]), half_of(sample["id"]))
+            taken[key] = taken.get(key, 0) + 1
+            if taken[key] > per_package:
+                samples.remove(sample)
     for sample in samples:
         colour = read_image(root / "val" / f"{sample['id']}.color.png")
         line = read_image(root / "val" / f"{sample['id']}.line.png")
@@ -143,9 +154,12 @@ def _regimes(sample_id: str, colour: np.ndarray, line8: np.ndarray, curve: bool)
             yield f"dht-{ratio:.2f}", line8, hint8
 
 
-def run(models=(None,), data=DEFAULT_DATASET, limit=None, exact_only=True,
-        curve=True, max_side=1024, shading=0.0, finishing="hybrid", device="cpu", models_dir=()) -> dict:
-    """Score every method on every pair. Returns {(half, regime, method): [per-picture scores]}."""
+def run(models=(None,), data=DEFAULT_DATA, limit=None, exact_only=True,
+        curve=True, max_side=1024, shading=0.0, finishing="hybrid", device="cpu", models_dir=(),
+        per_package=None) -> dict:
+    """Score every method on every pair of every dataset folder in ``data`` (one folder, or
+    several: those not built are left out, with a line saying so). Returns
+    {(half, regime, method): [per-picture scores]}."""
     engines = {}
     for name in models:
         entry = catalog.resolve(name, list(models_dir))
@@ -154,8 +168,13 @@ def run(models=(None,), data=DEFAULT_DATASET, limit=None, exact_only=True,
     rows: dict[tuple, list] = {}
     started = time.perf_counter()
     count = 0
-    for index, (sample_id, half, colour, line8) in enumerate(load_pairs(Path(data).expanduser(), limit,
-                                                                        exact_only)):
+    roots = [Path(root).expanduser() for root in ([data] if isinstance(data, (str, Path)) else data)]
+    for root in roots:
+        if not (root / "manifest.json").exists():
+            print(f"{root}: not built, left out", file=sys.stderr)
+    pairs = (pair for root in roots if (root / "manifest.json").exists()
+             for pair in load_pairs(root, limit, exact_only, per_package))
+    for index, (sample_id, half, colour, line8) in enumerate(pairs):
         count += 1
         truth = Truth.of(colour, line8)
         for regime, given_lines, hint8 in _regimes(sample_id, colour, line8, curve):
@@ -168,9 +187,15 @@ def run(models=(None,), data=DEFAULT_DATASET, limit=None, exact_only=True,
         if sys.stderr.isatty():
             print(f"\r{index + 1} pictures", end="", file=sys.stderr)
     if not count:
-        raise SystemExit(f"no validation pairs{' with exact line layers' if exact_only else ''} in {data}")
+        raise SystemExit(f"no validation pairs{' with exact line layers' if exact_only else ''} in "
+                         + ", ".join(map(str, roots)))
     print(f"\n{count} validation pictures in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     return rows
+
+
+def source_of(sample_id: str) -> str:
+    """The art package a sample came from (ids are PACKAGE-DIGEST-SIZE)."""
+    return sample_id.rsplit("-", 2)[0]
 
 
 def _mean(scores: list[dict], key: str):
@@ -184,32 +209,45 @@ def _mean(scores: list[dict], key: str):
     return float(np.average(values[valid], weights=None if weights is None else weights[valid]))
 
 
+def _by_package(scores: list[dict]) -> dict[str, list[dict]]:
+    packages: dict[str, list[dict]] = {}
+    for entry in scores:
+        packages.setdefault(source_of(entry["id"]), []).append(entry)
+    return dict(sorted(packages.items()))
+
+
+def package_mean(scores: list[dict], key: str):
+    """The mean over art packages, each package weighing the same whatever its picture count
+    (one package, the maps say, must not carry the average). None if undefined everywhere."""
+    means = [value for value in (_mean(group, key) for group in _by_package(scores).values())
+             if value is not None]
+    return float(np.mean(means)) if means else None
+
+
 def _methods(rows: dict) -> list[str]:
     return list(dict.fromkeys(method for (_, _, method) in rows))
 
 
-def _per_picture_losses(rows: dict, half: str, regime: str, method: str) -> str:
-    """Share of pictures more than 1 dB below the baseline."""
-    ours, theirs = rows.get((half, regime, method)), rows.get((half, regime, BASELINE))
-    if not ours or method in ("empty", BASELINE):
-        return "-"
-    below = [a["psnr"] < b["psnr"] - 1.0 for a, b in zip(ours, theirs, strict=True)]
-    return f"{100 * np.mean(below):.0f} %"
+def _below(ours: list[dict], theirs: list[dict]) -> str:
+    """Pictures more than 1 dB below the baseline, as 'k of n'."""
+    below = sum(a["psnr"] < b["psnr"] - 1.0 for a, b in zip(ours, theirs, strict=True))
+    return f"{below} of {len(ours)}"
 
 
 def table(rows: dict) -> str:
-    """The regime table: one row per half, regime and method."""
+    """The regime table: one row per half, regime and method; every score a mean over packages."""
     lines = ["| half | hints | method | PSNR dB | vs flood dB | pictures > 1 dB below flood | within dE10 | "
              "dE10 stroked regions | dE10 unstroked figure regions | wrong px: stroked / unstroked figure / "
              "background |", "|---|---|---|---|---|---|---|---|---|---|"]
     for (half, regime, method), scores in sorted(rows.items(), key=lambda item: (HALVES.index(item[0][0]),)):
         if regime.startswith("dht-"):
             continue
-        psnr = _mean(scores, "psnr")
-        versus = psnr - _mean(rows[(half, regime, BASELINE)], "psnr")
-        cells = [f"{psnr:.2f}", f"{versus:+.2f}", _per_picture_losses(rows, half, regime, method)]
+        baseline = rows[(half, regime, BASELINE)]
+        psnr = package_mean(scores, "psnr")
+        cells = [f"{psnr:.2f}", f"{psnr - package_mean(baseline, 'psnr'):+.2f}",
+                 "-" if method in ("empty", BASELINE) else _below(scores, baseline)]
         for key in ("close", "close_hinted", "close_unhinted"):
-            value = _mean(scores, key)
+            value = package_mean(scores, key)
             cells.append("n/a" if value is None else f"{100 * value:.1f} %")
         wrong = [sum(entry[key] for entry in scores) / 1e3 for key in
                  ("wrong_stroked", "wrong_unstroked", "wrong_background")]
@@ -218,56 +256,61 @@ def table(rows: dict) -> str:
     return "\n".join(lines)
 
 
-def source_of(sample_id: str) -> str:
-    """The art package a sample came from (ids are PACKAGE-DIGEST-SIZE)."""
-    return sample_id.rsplit("-", 2)[0]
-
-
-def source_table(rows: dict, regime: str = "dense") -> str:
-    """One regime by art package, per half and method: a mean over all pictures can hide a
-    package (one kind of art) on which the engine falls below the flood."""
-    lines = [f"| half | source | pictures | method | {regime} PSNR dB | vs flood dB "
-             "| pictures > 1 dB below flood |", "|---|---|---|---|---|---|---|"]
+def source_table(rows: dict) -> str:
+    """Every regime by art package, per half and method, beside the flood of the same run: a
+    mean can hide a package (one kind of art) on which the engine falls below the flood."""
+    regimes = [regime for regime in dict.fromkeys(regime for (_, regime, _) in rows) if not regime.startswith("dht-")]
+    lines = ["| half | source | pictures | method | " + " | ".join(f"{r} dB (vs flood, > 1 dB below)" for r in regimes)
+             + " |", "|---|---|---|---|" + "---|" * len(regimes)]
     for half in HALVES:
-        baseline = rows.get((half, regime, BASELINE), [])
-        sources = sorted({source_of(entry["id"]) for entry in baseline})
+        if (half, regimes[0], BASELINE) not in rows:
+            continue
         for method in _methods(rows):
-            scores = rows.get((half, regime, method))
-            if not scores or method in ("empty", BASELINE):
+            if method in ("empty", BASELINE):
                 continue
-            for source in sources:
-                pairs = [(ours["psnr"], theirs["psnr"]) for ours, theirs in zip(scores, baseline, strict=True)
-                         if source_of(theirs["id"]) == source]
-                ours, theirs = np.array(pairs).T
-                below = 100 * np.mean(ours < theirs - 1.0)
-                lines.append(f"| {half} | {source} | {len(pairs)} | {method} | {ours.mean():.2f} | "
-                             f"{ours.mean() - theirs.mean():+.2f} | {below:.0f} % |")
+            for source in _by_package(rows[(half, regimes[0], BASELINE)]):
+                cells = []
+                for regime in regimes:
+                    pairs = [(ours, theirs) for ours, theirs in zip(rows[(half, regime, method)],
+                                                                   rows[(half, regime, BASELINE)], strict=True)
+                             if source_of(theirs["id"]) == source]
+                    ours, theirs = [p[0] for p in pairs], [p[1] for p in pairs]
+                    psnr = _mean(ours, "psnr")
+                    cells.append(f"{psnr:.2f} ({psnr - _mean(theirs, 'psnr'):+.2f}, {_below(ours, theirs)})")
+                lines.append(f"| {half} | {source} | {len(pairs)} | {method} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 def hint_auc_table(rows: dict) -> str:
-    """Hint-AUC of PSNR and of the share within dE10 over the DHT ratios, per half and method,
-    and the smallest lead over the flood at any ratio."""
+    """Hint-AUC of PSNR and of the share within dE10 over the DHT ratios, per half, method and
+    package and as a mean over packages, and the smallest lead over the flood at any ratio."""
     ratios = sorted({float(regime[4:]) for (_, regime, _) in rows if regime.startswith("dht-")})
     if not ratios:
         return ""
     from hintauc import hint_auc
 
-    lines = ["| half | method | Hint-AUC PSNR dB | vs flood dB | Hint-AUC within dE10 | smallest lead over "
+    lines = ["| half | source | method | Hint-AUC PSNR dB | vs flood dB | Hint-AUC within dE10 | smallest lead over "
              "flood at a ratio dB | PSNR at " + " / ".join(f"{r:g}" for r in ratios) + " |",
-             "|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|"]
     for half in HALVES:
         if (half, f"dht-{ratios[0]:.2f}", BASELINE) not in rows:
             continue
-        curve = {method: {r: _mean(rows[(half, f"dht-{r:.2f}", method)], "psnr") for r in ratios}
-                 for method in _methods(rows)}
-        for method, psnr in curve.items():
-            close = {r: _mean(rows[(half, f"dht-{r:.2f}", method)], "close") for r in ratios}
-            lead = min(psnr[r] - curve[BASELINE][r] for r in ratios)
-            auc = hint_auc(psnr)
-            lines.append(f"| {half} | {method} | {auc:.2f} | {auc - hint_auc(curve[BASELINE]):+.2f} | "
-                         f"{100 * hint_auc(close):.1f} % | {lead:+.2f} | "
-                         + " / ".join(f"{psnr[r]:.1f}" for r in ratios) + " |")
+        packages = ["mean over packages", *_by_package(rows[(half, f"dht-{ratios[0]:.2f}", BASELINE)])]
+
+        def curve(method, package, key):
+            scores = {r: rows[(half, f"dht-{r:.2f}", method)] for r in ratios}
+            if package == packages[0]:
+                return {r: package_mean(scores[r], key) for r in ratios}
+            return {r: _mean([s for s in scores[r] if source_of(s["id"]) == package], key) for r in ratios}
+        for package in packages:
+            flood = curve(BASELINE, package, "psnr")
+            for method in _methods(rows):
+                psnr = curve(method, package, "psnr")
+                lead = min(psnr[r] - flood[r] for r in ratios)
+                auc = hint_auc(psnr)
+                lines.append(f"| {half} | {package} | {method} | {auc:.2f} | {auc - hint_auc(flood):+.2f} | "
+                             f"{100 * hint_auc(curve(method, package, 'close')):.1f} % | {lead:+.2f} | "
+                             + " / ".join(f"{psnr[r]:.1f}" for r in ratios) + " |")
     return "\n".join(lines)
 
 
@@ -275,12 +318,16 @@ def main(argv=None) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", default=DEFAULT_DATASET, help="dataset folder")
+    parser.add_argument("--data", action="append", type=Path,
+                        help="dataset folder (repeatable; default: the generators' dataset and Streamline "
+                             "Emojis, built by `python -m export.data build` and `python -m export.data streamline`)")
     parser.add_argument("--model", action="append", help="model name or .onnx path (repeatable; "
                         "default: the shipped default model)")
     parser.add_argument("--models-dir", action="append", default=[])
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--limit", type=int, help="use only the first N validation pairs (default: all)")
+    parser.add_argument("--limit", type=int, help="use only the first N validation pairs of each folder "
+                        "(default: all)")
+    parser.add_argument("--per-package", type=int, help="at most N pairs of each package in each half")
     parser.add_argument("--all-lines", action="store_true",
                         help="also pairs with line art extracted from colour (default: exact lines only)")
     parser.add_argument("--no-curve", action="store_true", help="skip hintauc's hint-ratio curve")
@@ -289,8 +336,8 @@ def main(argv=None) -> int:
     parser.add_argument("--finishing", default="hybrid", help="the engine's finishing (hybrid or raw)")
     parser.add_argument("--json", type=Path, help="also write the raw per-picture scores here")
     args = parser.parse_args(argv)
-    rows = run(args.model or (None,), args.data, args.limit, not args.all_lines, not args.no_curve,
-               args.max_side, args.shading, args.finishing, args.device, args.models_dir)
+    rows = run(args.model or (None,), args.data or DEFAULT_DATA, args.limit, not args.all_lines, not args.no_curve,
+               args.max_side, args.shading, args.finishing, args.device, args.models_dir, args.per_package)
     print(table(rows))
     print()
     print(source_table(rows))

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from .fetch import FetchError, fetch, read_marker
-from .sources import DEFAULT_CACHE, DEFAULT_DATASET, DEFAULT_PACKAGES, SOURCES
+from .sources import DEFAULT_CACHE, DEFAULT_DATASET, DEFAULT_PACKAGES, DEFAULT_STREAMLINE_DATASET, SOURCES
 
 
 def main(argv=None) -> int:
@@ -34,10 +34,22 @@ def main(argv=None) -> int:
                                 "raster images once at the largest (default: 384 512)")
     build_cmd.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), help="worker processes")
 
+    streamline_cmd = commands.add_parser(
+        "streamline", help="validation pairs from Streamline Emojis (npm, CC-BY-4.0): outline art like "
+                           "our users', never training data")
+    streamline_cmd.add_argument("--out", type=Path, default=DEFAULT_STREAMLINE_DATASET,
+                                help=f"default {DEFAULT_STREAMLINE_DATASET}")
+    streamline_cmd.add_argument("--limit", type=int, help="at most the first N icons (by name)")
+
     args = parser.parse_args(argv)
     try:
         if args.command == "fetch":
             fetch(args.packages, args.cache)
+            return 0
+        if args.command == "streamline":
+            from .streamline import build as build_streamline  # renders with OpenCV and rsvg-convert
+
+            build_streamline(args.out, limit=args.limit)
             return 0
         if (args.limit is not None and args.limit < 1) or min(args.sizes) < 64:
             parser.error("--limit must be at least 1 and every --sizes value at least 64")

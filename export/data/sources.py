@@ -12,6 +12,8 @@ from pathlib import Path
 
 DEFAULT_CACHE = Path("~/.cache/krita-deepcolor/debs").expanduser()
 DEFAULT_DATASET = Path("~/.cache/krita-deepcolor/dataset").expanduser()
+# validation pairs only (export/data/streamline.py): kept apart so no training run can read them
+DEFAULT_STREAMLINE_DATASET = Path("~/.cache/krita-deepcolor/streamline-emojis").expanduser()
 # the pieces KTuberling's .theme files list for their SVG
 THEME_OBJECTS = "ktuberling-theme"
 
