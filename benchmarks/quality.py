@@ -28,7 +28,6 @@ by where they are: stroked regions, unstroked figure regions, background.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
 import time
@@ -39,11 +38,11 @@ import cv2
 import numpy as np
 
 from export.data.halves import HALVES, half_of
+from export.data.hints import benchmark_hints
 from export.data.sources import DEFAULT_DATASET
 from export.data.streamline import DEFAULT_STREAMLINE_DATASET
 from krita_deepcolor.engine import Options, catalog, colorize
 from krita_deepcolor.engine.imageio import read_image
-from krita_deepcolor.engine.imaging import to_uint8
 from krita_deepcolor.engine.regions import hint_seeds, watershed_flood
 
 DELTA_E = 10.0
@@ -130,30 +129,6 @@ def load_pairs(root: Path, limit: int | None = None, exact_only: bool = True, pe
         yield sample["id"], half_of(sample["id"]), colour, line if line.ndim == 2 else line[:, :, 0]
 
 
-def _regimes(sample_id: str, colour: np.ndarray, line8: np.ndarray, curve: bool):
-    """(regime name, line art given to the methods, hint layer) for one picture. Strokes and
-    breaks are drawn from the picture's id: the same in every run, whatever else is scored."""
-    seed = int.from_bytes(hashlib.sha256(sample_id.encode()).digest()[:4], "little")
-    # the toolchain's hint simulators (numpy, OpenCV; hintauc for its scribbles)
-    from export.data.hints import DHT_RATIOS, break_lines, dht_hints, region_hints
-
-    truth_unit, mask = over_white(colour), colour[:, :, 3].astype(np.float32) / 255.0
-    line_unit = line8.astype(np.float32) / 255.0
-    broken = break_lines(line8, np.random.default_rng([seed, 1]))
-    for regime, regions in (("dense", "all"), ("sparse", 3), ("none", 0)):
-        rng = np.random.default_rng([seed, len(regime)])
-        hint8 = np.zeros(colour.shape, np.uint8)
-        if regions:
-            hint8 = to_uint8(region_hints(truth_unit, line_unit, mask, rng, regions=regions,
-                                          include_outside=False))
-        yield regime, line8, hint8
-        if regions:
-            yield f"gaps-{regime}", broken, hint8
-    if curve:
-        for ratio, hint8 in dht_hints(colour, line8, DHT_RATIOS).items():
-            yield f"dht-{ratio:.2f}", line8, hint8
-
-
 def run(models=(None,), data=DEFAULT_DATA, limit=None, exact_only=True,
         curve=True, max_side=1024, shading=0.0, finishing="hybrid", device="cpu", models_dir=(),
         per_package=None) -> dict:
@@ -177,7 +152,7 @@ def run(models=(None,), data=DEFAULT_DATA, limit=None, exact_only=True,
     for index, (sample_id, half, colour, line8) in enumerate(pairs):
         count += 1
         truth = Truth.of(colour, line8)
-        for regime, given_lines, hint8 in _regimes(sample_id, colour, line8, curve):
+        for regime, given_lines, hint8 in benchmark_hints(sample_id, colour, line8, curve):
             results = {"empty": np.zeros(colour.shape, np.uint8), BASELINE: flood(given_lines, hint8)}
             for label, model in engines.items():
                 results[label] = colorize(model, given_lines, hint8, options).rgba
@@ -259,9 +234,11 @@ def table(rows: dict) -> str:
 def source_table(rows: dict) -> str:
     """Every regime by art package, per half and method, beside the flood of the same run: a
     mean can hide a package (one kind of art) on which the engine falls below the flood."""
-    regimes = [regime for regime in dict.fromkeys(regime for (_, regime, _) in rows) if not regime.startswith("dht-")]
-    lines = ["| half | source | pictures | method | " + " | ".join(f"{r} dB (vs flood, > 1 dB below)" for r in regimes)
-             + " |", "|---|---|---|---|" + "---|" * len(regimes)]
+    regimes = [regime for regime in dict.fromkeys(regime for (_, regime, _) in rows)
+               if not regime.startswith("dht-")]
+    lines = ["| half | source | pictures | method | "
+             + " | ".join(f"{r} dB (vs flood, > 1 dB below)" for r in regimes) + " |",
+             "|---|---|---|---|" + "---|" * len(regimes)]
     for half in HALVES:
         if (half, regimes[0], BASELINE) not in rows:
             continue
@@ -271,14 +248,21 @@ def source_table(rows: dict) -> str:
             for source in _by_package(rows[(half, regimes[0], BASELINE)]):
                 cells = []
                 for regime in regimes:
-                    pairs = [(ours, theirs) for ours, theirs in zip(rows[(half, regime, method)],
-                                                                   rows[(half, regime, BASELINE)], strict=True)
-                             if source_of(theirs["id"]) == source]
+                    both = zip(rows[(half, regime, method)], rows[(half, regime, BASELINE)], strict=True)
+                    pairs = [(ours, theirs) for ours, theirs in both if source_of(theirs["id"]) == source]
                     ours, theirs = [p[0] for p in pairs], [p[1] for p in pairs]
                     psnr = _mean(ours, "psnr")
                     cells.append(f"{psnr:.2f} ({psnr - _mean(theirs, 'psnr'):+.2f}, {_below(ours, theirs)})")
                 lines.append(f"| {half} | {source} | {len(pairs)} | {method} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _curve(rows: dict, half: str, ratios, method: str, package: str, key: str) -> dict:
+    """{ratio: score} along the DHT grid, of one package or (any other name) the mean over packages."""
+    scores = {r: rows[(half, f"dht-{r:.2f}", method)] for r in ratios}
+    if package in _by_package(scores[ratios[0]]):
+        return {r: _mean([s for s in scores[r] if source_of(s["id"]) == package], key) for r in ratios}
+    return {r: package_mean(scores[r], key) for r in ratios}
 
 
 def hint_auc_table(rows: dict) -> str:
@@ -289,27 +273,22 @@ def hint_auc_table(rows: dict) -> str:
         return ""
     from hintauc import hint_auc
 
-    lines = ["| half | source | method | Hint-AUC PSNR dB | vs flood dB | Hint-AUC within dE10 | smallest lead over "
-             "flood at a ratio dB | PSNR at " + " / ".join(f"{r:g}" for r in ratios) + " |",
+    lines = ["| half | source | method | Hint-AUC PSNR dB | vs flood dB | Hint-AUC within dE10 | "
+             "smallest lead over flood at a ratio dB | PSNR at "
+             + " / ".join(f"{r:g}" for r in ratios) + " |",
              "|---|---|---|---|---|---|---|---|"]
     for half in HALVES:
         if (half, f"dht-{ratios[0]:.2f}", BASELINE) not in rows:
             continue
-        packages = ["mean over packages", *_by_package(rows[(half, f"dht-{ratios[0]:.2f}", BASELINE)])]
-
-        def curve(method, package, key):
-            scores = {r: rows[(half, f"dht-{r:.2f}", method)] for r in ratios}
-            if package == packages[0]:
-                return {r: package_mean(scores[r], key) for r in ratios}
-            return {r: _mean([s for s in scores[r] if source_of(s["id"]) == package], key) for r in ratios}
-        for package in packages:
-            flood = curve(BASELINE, package, "psnr")
+        for package in ["mean over packages", *_by_package(rows[(half, f"dht-{ratios[0]:.2f}", BASELINE)])]:
+            flood = _curve(rows, half, ratios, BASELINE, package, "psnr")
             for method in _methods(rows):
-                psnr = curve(method, package, "psnr")
+                psnr = _curve(rows, half, ratios, method, package, "psnr")
                 lead = min(psnr[r] - flood[r] for r in ratios)
                 auc = hint_auc(psnr)
+                close = hint_auc(_curve(rows, half, ratios, method, package, "close"))
                 lines.append(f"| {half} | {package} | {method} | {auc:.2f} | {auc - hint_auc(flood):+.2f} | "
-                             f"{100 * hint_auc(curve(method, package, 'close')):.1f} % | {lead:+.2f} | "
+                             f"{100 * close:.1f} % | {lead:+.2f} | "
                              + " / ".join(f"{psnr[r]:.1f}" for r in ratios) + " |")
     return "\n".join(lines)
 
@@ -320,7 +299,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", action="append", type=Path,
                         help="dataset folder (repeatable; default: the generators' dataset and Streamline "
-                             "Emojis, built by `python -m export.data build` and `python -m export.data streamline`)")
+                             "Emojis, built by `python -m export.data build` and "
+                             "`python -m export.data streamline`)")
     parser.add_argument("--model", action="append", help="model name or .onnx path (repeatable; "
                         "default: the shipped default model)")
     parser.add_argument("--models-dir", action="append", default=[])
@@ -336,8 +316,9 @@ def main(argv=None) -> int:
     parser.add_argument("--finishing", default="hybrid", help="the engine's finishing (hybrid or raw)")
     parser.add_argument("--json", type=Path, help="also write the raw per-picture scores here")
     args = parser.parse_args(argv)
-    rows = run(args.model or (None,), args.data or DEFAULT_DATA, args.limit, not args.all_lines, not args.no_curve,
-               args.max_side, args.shading, args.finishing, args.device, args.models_dir, args.per_package)
+    rows = run(args.model or (None,), args.data or DEFAULT_DATA, args.limit, not args.all_lines,
+               not args.no_curve, args.max_side, args.shading, args.finishing, args.device, args.models_dir,
+               args.per_package)
     print(table(rows))
     print()
     print(source_table(rows))

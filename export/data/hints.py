@@ -7,9 +7,12 @@ return (H, W, 4) float32 straight RGBA: exactly what the ONNX ``hint`` input rec
 
 from __future__ import annotations
 
+import hashlib
+
 import cv2
 import numpy as np
 
+from krita_deepcolor.engine.imaging import to_uint8
 from krita_deepcolor.engine.plan import estimate_line_width
 
 NO_HINT_SHARE = 0.15  # share of training samples with an empty hint layer
@@ -231,3 +234,28 @@ def dht_hints(colour: np.ndarray, line8: np.ndarray, ratios=DHT_RATIOS) -> dict[
         hint[on, 3] = 255
         layers[ratio] = hint
     return layers
+
+
+def benchmark_hints(sample_id: str, colour: np.ndarray, line8: np.ndarray, curve: bool = True):
+    """The quality benchmark's regimes for one picture (colour (H, W, 4) uint8, line8 (H, W)
+    uint8): (regime name, line art given to the methods, hint layer RGBA uint8). ``dense``,
+    ``sparse``, ``none``, the same strokes on lines with breaks (``gaps-*``) and, with ``curve``,
+    hintauc's scribbles at each ratio (``dht-R``). Strokes and breaks are drawn from the
+    picture's id: the same in every run, whatever else is scored."""
+    seed = int.from_bytes(hashlib.sha256(sample_id.encode()).digest()[:4], "little")
+    alpha = colour[:, :, 3:4].astype(np.float32) / 255.0
+    truth_unit = colour[:, :, :3].astype(np.float32) / 255.0 * alpha + (1.0 - alpha)
+    line_unit = line8.astype(np.float32) / 255.0
+    broken = break_lines(line8, np.random.default_rng([seed, 1]))
+    for regime, regions in (("dense", "all"), ("sparse", 3), ("none", 0)):
+        rng = np.random.default_rng([seed, len(regime)])
+        hint8 = np.zeros(colour.shape, np.uint8)
+        if regions:
+            hint8 = to_uint8(region_hints(truth_unit, line_unit, alpha[:, :, 0], rng, regions=regions,
+                                          include_outside=False))
+        yield regime, line8, hint8
+        if regions:
+            yield f"gaps-{regime}", broken, hint8
+    if curve:
+        for ratio, hint8 in dht_hints(colour, line8, DHT_RATIOS).items():
+            yield f"dht-{ratio:.2f}", line8, hint8

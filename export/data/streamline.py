@@ -133,7 +133,8 @@ def build(out: Path = DEFAULT_STREAMLINE_DATASET, cache: Path | None = None, lim
         width = icons["icons"][name].get("width", icons.get("width", 48))
         height = icons["icons"][name].get("height", icons.get("height", 48))
         line_svg, colour_svg = split_icon(body, width, height)
-        side = (SIZE, round(SIZE * height / width)) if width >= height else (round(SIZE * width / height), SIZE)
+        scale = SIZE / max(width, height)
+        side = (round(width * scale), round(height * scale))
         try:
             ink = imaging.line_from_rgba(svg.render(line_svg, *side))
             colour = svg.render(colour_svg, *side)
@@ -151,7 +152,8 @@ def build(out: Path = DEFAULT_STREAMLINE_DATASET, cache: Path | None = None, lim
                         "split": "val", "lines": "exact", "size": SIZE})
     manifest = {"version": 1, "sources": {SOURCE: {"package": f"{PACKAGE} {VERSION}", "license": LICENSE,
                                                    "files_seen": len(names), "samples": len(samples),
-                                                   "skipped": sum(skipped.values()), "skip_reasons": dict(skipped.most_common()),
+                                                   "skipped": sum(skipped.values()),
+                                                   "skip_reasons": dict(skipped.most_common()),
                                                    "use": "validation only, never training"}},
                 "samples": samples, "stats": {"train": 0, "val": len(samples)}}
     write_text_atomic(out / "manifest.json", json.dumps(manifest, indent=1))

@@ -1,5 +1,6 @@
 """Finishing at canvas size: the raw network colours brought back edge-aware (raw), or flats
-from the hint flood and the network's region colours (hybrid); and the output layer."""
+(hybrid): the Colorize-Mask flood of the hints, departing from it where a learned decision
+prefers the hybrid rules' proposal (departures.py); and the output layer."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import math
 import cv2
 import numpy as np
 
+from .departures import flood_first
 from .flats import exact_hints, nearest, painted_colours
 from .imaging import resize, shrink_lines, straight_rgba8, to_uint8
 from .plan import plan_work
@@ -107,6 +109,10 @@ def hybrid_finish(line: np.ndarray, hint8: np.ndarray | None, hint_finish: np.nd
     clear_finish = None if clear8 is None else resize(np.ascontiguousarray(clear8[:, :, 3]), *finish)
     layer = hybrid_colors(line_finish, hint_finish, color, None, options.shading, radius=radius,
                           clear=clear_finish, swatches=swatches)
+    if options.shading == 0 and not options.proposal_only:
+        # flats start from the flood and leave it only where the learned decision says
+        layer = flood_first(line_finish, hint_finish, clear_finish, layer, radius,
+                            line_width * scale if line_width else None)
     # Flat colours change under the lines, where walls meet: no edge-aware fill needed. Flats are
     # enlarged pixel by pixel, so that no colour appears that was not chosen; shading smoothly.
     if finish != canvas:

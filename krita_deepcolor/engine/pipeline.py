@@ -47,6 +47,9 @@ class Options:
     finishing: str = "hybrid"  # hybrid: hint flood + network flats; raw: the network's output
     shading: float = 0.0  # hybrid only: how much of the network's light and dark to add (0..1)
     close_gaps: int | None = None  # hybrid only: close gaps up to this many canvas pixels; None: auto
+    # hybrid only: the hybrid rules' proposal as it is, without starting from the flood (what the
+    # flood-first decision is trained and measured against)
+    proposal_only: bool = False
     palette: Palette | None = None  # hybrid only: hint colours (and guesses close to one) snap to it
     # A live preview: the layers are shrunk so that their longest side is at most this, coloured
     # (regions found at that size), and the result enlarged back to the canvas. None: full size.

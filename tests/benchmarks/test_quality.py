@@ -83,3 +83,12 @@ def test_scribbles_lie_on_paper_in_their_regions_colour():
     assert red.sum() >= 20 and (colour[red, :3] == (200, 40, 40)).all()  # inside the ellipse
     white = scribbled & ~red
     assert white.any() and (colour[white, 3] == 0).all()  # the background's scribble: white paper
+
+
+def test_every_package_weighs_the_same_in_the_means():
+    scores = [{"id": f"big-package-{n:012x}-384", "psnr": 10.0} for n in range(9)]
+    scores.append({"id": "small-package-0123456789ab-512", "psnr": 30.0})
+    assert quality.package_mean(scores, "psnr") == pytest.approx(20.0)  # not 12: packages, not pictures
+    baseline = [dict(entry, psnr=entry["psnr"] + 0.5) for entry in scores]
+    baseline[-1]["psnr"] = 32.0
+    assert quality._below(scores, baseline) == "1 of 10"
