@@ -14,8 +14,9 @@ the packages the generators train on; validation pairs may include Streamline Em
 ``fit`` trains one logistic model per kind on the training units (a unit weighs its gain as a
 share of its picture's flood error: about what it moves the picture's PSNR), then picks one
 threshold per kind on the *tuning* half of the validation units: the highest mean lead over the
-flood (a mean over packages, then over regimes) with at most MAX_BELOW of the pictures more than
-1 dB below the flood. It reports both halves; the held-out half is not looked at when choosing.
+flood (a mean over packages, then over regimes) with no regime below the flood and at most
+MAX_BELOW of the pictures more than 1 dB below it. It reports both halves; the held-out half is
+not looked at when choosing.
 """
 
 from __future__ import annotations
@@ -206,8 +207,9 @@ def choose_thresholds(decision: Decision, data: dict, chosen: np.ndarray) -> Dec
     thresholds = np.full(len(KINDS), 1.01)
 
     def objective(candidate):
-        mean, _, below = summary(data, leads(data, _with(decision, candidate)), chosen)
-        return mean if below <= MAX_BELOW else mean - 100 * (below - MAX_BELOW)
+        # never worse first (no regime below the flood, few pictures far below it), then better
+        mean, worst, below = summary(data, leads(data, _with(decision, candidate)), chosen)
+        return mean - 100 * max(0.0, below - MAX_BELOW) - 10 * max(0.0, -worst)
     best = objective(thresholds)
     for _ in range(3):
         for kind in range(len(KINDS)):

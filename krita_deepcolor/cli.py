@@ -52,8 +52,10 @@ def _options_parser() -> argparse.ArgumentParser:
     shared.add_argument("--with-lines", action="store_true",
                         help="multiply the line art into the result")
     shared.add_argument("--finishing", choices=FINISHINGS, default="hybrid",
-                        help="hybrid: hint colours flood their regions, the network colours the "
-                        "rest, outside stays transparent (default); raw: the network's output")
+                        help="hybrid: flat colours, the hint strokes flooded over the line art as "
+                        "Krita's Colorize Mask does, changed only where a learned decision is sure "
+                        "(a leak through a gap, a region no stroke reaches) (default); raw: the "
+                        "network's output")
     shared.add_argument("--shading", type=float, default=0.0, metavar="S",
                         help="hybrid only: add the network's light and dark, 0..1 (default 0)")
     shared.add_argument("--close-gaps", type=_gap_size, default=None, metavar="auto|N",

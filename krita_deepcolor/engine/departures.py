@@ -134,7 +134,9 @@ def find_units(line8: np.ndarray, hint: np.ndarray, flood: np.ndarray, proposal:
     area = np.bincount(unit_of, minlength=n).astype(np.float64)
 
     def unit_mean(values: np.ndarray) -> np.ndarray:
-        return np.bincount(unit_of, weights=values[inside].astype(np.float64), minlength=n) / area
+        """Per unit mean of (h, w) ``values``, or of values already taken at the unit pixels."""
+        taken = values[inside] if values.shape == labels.shape else values
+        return np.bincount(unit_of, weights=taken.astype(np.float64), minlength=n) / area
 
     # a unit's kind by the majority of its pixels (within a unit the flags agree but for rare ties)
     flood_share, proposal_share = unit_mean(painted_f), unit_mean(painted_p)
@@ -169,9 +171,9 @@ def find_units(line8: np.ndarray, hint: np.ndarray, flood: np.ndarray, proposal:
     line_width = max(line_width or 2.0 * radius or 2.0, 1.0)
     depth = cv2.distanceTransform(paper.view(np.uint8), cv2.DIST_L2, 3)
 
-    flood_lab, proposal_lab = _lab(flood), _lab(proposal)
-    flood_colour = np.stack([unit_mean(flood_lab[:, :, c]) for c in range(3)], 1)
-    proposal_colour = np.stack([unit_mean(proposal_lab[:, :, c]) for c in range(3)], 1)
+    flood_lab, proposal_lab = _lab(flood[inside]), _lab(proposal[inside])  # (unit pixels only)
+    flood_colour = np.stack([unit_mean(flood_lab[:, c]) for c in range(3)], 1)
+    proposal_colour = np.stack([unit_mean(proposal_lab[:, c]) for c in range(3)], 1)
     proposal_packed = (proposal[:, :, 0].astype(np.int64) << 16 | proposal[:, :, 1].astype(np.int64) << 8
                        | proposal[:, :, 2]).ravel()[first]
     figure_paper = paper & ~border_regions[regions]
