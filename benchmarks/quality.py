@@ -31,7 +31,10 @@ from __future__ import annotations
 import json
 import sys
 import time
-from dataclasses import dataclass
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import ExitStack
+from dataclasses import dataclass, replace
+from itertools import repeat
 from pathlib import Path
 
 import cv2
@@ -129,38 +132,65 @@ def load_pairs(root: Path, limit: int | None = None, exact_only: bool = True, pe
         yield sample["id"], half_of(sample["id"]), colour, line if line.ndim == 2 else line[:, :, 0]
 
 
-def run(models=(None,), data=DEFAULT_DATA, limit=None, exact_only=True,
-        curve=True, max_side=1024, shading=0.0, finishing="hybrid", device="cpu", models_dir=(),
-        per_package=None) -> dict:
-    """Score every method on every pair of every dataset folder in ``data`` (one folder, or
-    several: those not built are left out, with a line saying so). Returns
-    {(half, regime, method): [per-picture scores]}."""
-    engines = {}
+_engines: dict = {}  # in each worker process: method label -> (model, options)
+
+
+def _open_engines(models, models_dir, device, options: Options, proposal: bool) -> None:
     for name in models:
         entry = catalog.resolve(name, list(models_dir))
-        engines[f"engine:{entry.name}"] = catalog.open_model(entry, device)
+        model = catalog.open_model(entry, device, threads=1)
+        _engines[f"engine:{entry.name}"] = (model, options)
+        if proposal:  # the hybrid rules alone, without starting from the flood
+            _engines[f"engine:{entry.name} (hybrid proposal)"] = (model, replace(options, proposal_only=True))
+
+
+def _score_pair(pair, curve: bool) -> list[tuple[tuple, dict]]:
+    """((half, regime, method), scores) of every regime and method on one pair."""
+    sample_id, half, colour, line8 = pair
+    truth = Truth.of(colour, line8)
+    scored = []
+    for regime, given_lines, hint8 in benchmark_hints(sample_id, colour, line8, curve):
+        results = {"empty": np.zeros(colour.shape, np.uint8), BASELINE: flood(given_lines, hint8)}
+        for label, (model, options) in _engines.items():
+            results[label] = colorize(model, given_lines, hint8, options).rgba
+        for method, result in results.items():
+            scored.append(((half, regime, method), score(result, truth, hint8) | {"id": sample_id}))
+    return scored
+
+
+def run(models=(None,), data=DEFAULT_DATA, limit=None, exact_only=True,
+        curve=True, max_side=1024, shading=0.0, finishing="hybrid", device="cpu", models_dir=(),
+        per_package=None, proposal=False, jobs=1) -> dict:
+    """Score every method on every pair of every dataset folder in ``data`` (one folder, or
+    several: those not built are left out, with a line saying so), ``jobs`` pictures at a time.
+    ``proposal``: also score the hybrid rules alone. Returns {(half, regime, method): [scores]}
+    (pictures in the order of the folders and their manifests, whatever ``jobs``)."""
     options = Options(max_side=max_side, shading=shading, finishing=finishing)
-    rows: dict[tuple, list] = {}
-    started = time.perf_counter()
-    count = 0
+    engine_setup = (tuple(models), tuple(models_dir), device, options, proposal)
     roots = [Path(root).expanduser() for root in ([data] if isinstance(data, (str, Path)) else data)]
     for root in roots:
         if not (root / "manifest.json").exists():
             print(f"{root}: not built, left out", file=sys.stderr)
     pairs = (pair for root in roots if (root / "manifest.json").exists()
              for pair in load_pairs(root, limit, exact_only, per_package))
-    for index, (sample_id, half, colour, line8) in enumerate(pairs):
-        count += 1
-        truth = Truth.of(colour, line8)
-        for regime, given_lines, hint8 in benchmark_hints(sample_id, colour, line8, curve):
-            results = {"empty": np.zeros(colour.shape, np.uint8), BASELINE: flood(given_lines, hint8)}
-            for label, model in engines.items():
-                results[label] = colorize(model, given_lines, hint8, options).rgba
-            for method, result in results.items():
-                scores = score(result, truth, hint8) | {"id": sample_id}
-                rows.setdefault((half, regime, method), []).append(scores)
-        if sys.stderr.isatty():
-            print(f"\r{index + 1} pictures", end="", file=sys.stderr)
+    rows: dict[tuple, list] = {}
+    started = time.perf_counter()
+    count = 0
+    with ExitStack() as stack:
+        if jobs > 1:
+            pool = stack.enter_context(ProcessPoolExecutor(jobs, initializer=_open_engines,
+                                                           initargs=engine_setup))
+            results = pool.map(_score_pair, pairs, repeat(curve), chunksize=1)
+        else:
+            _engines.clear()
+            _open_engines(*engine_setup)
+            results = (_score_pair(pair, curve) for pair in pairs)
+        for scored in results:
+            count += 1
+            for key, scores in scored:
+                rows.setdefault(key, []).append(scores)
+            if sys.stderr.isatty():
+                print(f"\r{count} pictures", end="", file=sys.stderr)
     if not count:
         raise SystemExit(f"no validation pairs{' with exact line layers' if exact_only else ''} in "
                          + ", ".join(map(str, roots)))
@@ -314,11 +344,14 @@ def main(argv=None) -> int:
     parser.add_argument("--max-side", type=int, default=1024)
     parser.add_argument("--shading", type=float, default=0.0)
     parser.add_argument("--finishing", default="hybrid", help="the engine's finishing (hybrid or raw)")
+    parser.add_argument("--proposal", action="store_true",
+                        help="also score each model's hybrid proposal alone (not starting from the flood)")
+    parser.add_argument("--jobs", type=int, default=1, help="pictures scored at a time (processes)")
     parser.add_argument("--json", type=Path, help="also write the raw per-picture scores here")
     args = parser.parse_args(argv)
     rows = run(args.model or (None,), args.data or DEFAULT_DATA, args.limit, not args.all_lines,
                not args.no_curve, args.max_side, args.shading, args.finishing, args.device, args.models_dir,
-               args.per_package)
+               args.per_package, args.proposal, args.jobs)
     print(table(rows))
     print()
     print(source_table(rows))

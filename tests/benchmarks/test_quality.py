@@ -1,5 +1,7 @@
 """The quality benchmark on real files: fixed halves, the regimes, hintauc's curve, the tables."""
 
+import json
+
 import cv2
 import numpy as np
 import pytest
@@ -92,3 +94,15 @@ def test_every_package_weighs_the_same_in_the_means():
     baseline = [dict(entry, psnr=entry["psnr"] + 0.5) for entry in scores]
     baseline[-1]["psnr"] = 32.0
     assert quality._below(scores, baseline) == "1 of 10"
+
+
+def test_pictures_scored_in_parallel_score_the_same(scored, tmp_path):
+    data = write_tiny_dataset(tmp_path / "dataset", size=96, train_count=1, val_count=6)
+    model = contract_models.build(tmp_path / "passthrough.onnx", strict=False)
+    parallel = quality.run(models=[str(model)], data=data, curve=False, jobs=2, proposal=True)
+    methods = {method for _, _, method in parallel}
+    assert methods == {"empty", "flood+border", "engine:passthrough", "engine:passthrough (hybrid proposal)"}
+    for key, scores in parallel.items():
+        if not key[2].endswith("(hybrid proposal)"):
+            # same pictures, same order, same numbers (JSON: NaN, a region share of no pixels, equals NaN)
+            assert json.dumps(scores) == json.dumps(scored[key])
