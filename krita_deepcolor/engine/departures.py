@@ -196,9 +196,11 @@ def find_units(line8: np.ndarray, hint: np.ndarray, flood: np.ndarray, proposal:
         np.log1p(colours_in[unit_region]),
         np.full(n, stroked_share),
     ], axis=1).astype(np.float32)
-    # the network's colours never reach what the flood leaves clear and the closed-up outlines
-    # put in the background
-    forbidden = (kinds == 2) & closed.outside[unit_closed]
+    # The network's colours never reach what the flood leaves clear and the closed-up outlines
+    # put in the background: the open paper outside them (not their walls, which also cover the
+    # thin parts of a figure).
+    background = closed.outside[closed.labels] & closed.paper
+    forbidden = (kinds == 2) & (unit_mean(background) > 0.5)
     return Units(labels, kinds, features, forbidden)
 
 
