@@ -232,7 +232,8 @@ def report(data: dict, decision: Decision) -> str:
     lead = leads(data, decision)
     halves = np.array([half_of(i) for i in data["ids"]])
     regimes = list(dict.fromkeys(data["regimes"].tolist()))
-    lines = ["| half | pictures | mean lead dB | worst regime dB | > 1 dB below | " + " | ".join(regimes) + " |",
+    lines = ["| half | pictures | mean lead dB | worst regime dB | > 1 dB below | "
+             + " | ".join(regimes) + " |",
              "|---|---|---|---|---|" + "---|" * len(regimes)]
     for half in HALVES:
         chosen = halves == half

@@ -22,7 +22,7 @@ import numpy as np
 from .engine import catalog
 from .engine.errors import EngineError, InputError
 from .engine.flats import Flats, read_palette, split_colours
-from .engine.imageio import current_umask, read_icc_chunk, read_image, write_png
+from .engine.imageio import MAX_PIXELS, current_umask, read_icc_chunk, read_image, write_png
 from .engine.pipeline import DEFAULT_MAX_SIDE, FINISHINGS, MAX_CLOSE_GAPS, Options, colorize
 from .engine.runtime import DEVICES
 
@@ -64,10 +64,23 @@ def _options_parser() -> argparse.ArgumentParser:
     shared.add_argument("--palette", type=Path, metavar="FILE",
                         help="snap every flat colour to the nearest colour of this palette (GIMP "
                         ".gpl or Krita .kpl), so that pages coloured apart get the same colours")
+    shared.add_argument("--max-pixels", type=_million_pixels, default=MAX_PIXELS, metavar="MILLIONS",
+                        help=f"refuse images larger than this many million pixels, before decoding them "
+                        f"(default {MAX_PIXELS // 1_000_000})")
     shared.add_argument("--split", type=Path, metavar="DIR",
                         help="also write one PNG per flat colour into DIR, named after its colour "
                         "or palette entry (batch: DIR/NAME/); earlier split PNGs there are replaced")
     return shared
+
+
+def _million_pixels(text: str) -> int:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number (millions of pixels)") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{value:g} is out of range: use a positive number of millions")
+    return round(value * 1_000_000)
 
 
 def _gap_size(text: str) -> int | None:
@@ -133,16 +146,23 @@ def _collect(inputs: list[Path]) -> list[Path]:
     return found
 
 
-def _read_hints(path: Path, what: str = "hints"):
-    hints = read_image(path)
+def _read_hints(path: Path, what: str = "hints", max_pixels: int = MAX_PIXELS):
+    hints = read_image(path, max_pixels)
     if hints.ndim != 3 or hints.shape[2] not in (2, 4):
         raise InputError(f"{path}: {what} need an alpha channel (paint strokes on a transparent layer)")
     return hints
 
 
+def _resolved(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError) as exc:  # (RuntimeError: a symlink loop, before Python 3.13)
+        raise InputError(f"{path}: cannot follow this path ({exc}): a symlink loop?") from None
+
+
 def _refuse_overwrite(output: Path, *inputs: Path | None) -> None:
     for item in inputs:
-        if item is not None and output.resolve() == item.resolve():
+        if item is not None and _resolved(output) == _resolved(item):
             raise InputError(f"{output}: output would overwrite an input; choose another path")
 
 
@@ -181,12 +201,14 @@ def _open(args):
     return catalog.open_model(entry, args.device)
 
 
-def _read_layers(pool: ThreadPoolExecutor, line: Path, hints: Path | None, clear: Path | None) -> list:
+def _read_layers(pool: ThreadPoolExecutor, line: Path, hints: Path | None, clear: Path | None,
+                 max_pixels: int = MAX_PIXELS) -> list:
     """Futures of the line art, hints and keep-clear strokes of one picture (None where not
     given): the files decode at once, beside whatever else the pool runs (OpenCV and
     onnxruntime let go of Python's lock)."""
-    return [pool.submit(read_image, line), hints and pool.submit(_read_hints, hints),
-            clear and pool.submit(_read_hints, clear, "keep-clear strokes")]
+    return [pool.submit(read_image, line, max_pixels),
+            hints and pool.submit(_read_hints, hints, "hints", max_pixels),
+            clear and pool.submit(_read_hints, clear, "keep-clear strokes", max_pixels)]
 
 
 def _colour_file(model, line: Path, hints: Path | None, clear: Path | None, output: Path | None,
@@ -251,7 +273,8 @@ def _report_gaps(result, options: Options) -> str:
         return ""
     if options.close_gaps is None:
         return f", gaps closed up to {result.gap_size} px (auto; --close-gaps N to change)"
-    return f", gaps closed up to {result.gap_size} px" if result.gap_size else ", no gaps closed"
+    # (the size asked for: the closing itself works in whole pixels of its own size)
+    return f", gaps closed up to {options.close_gaps} px" if options.close_gaps else ", no gaps closed"
 
 
 def _progress_bar(done: int, total: int, label: str) -> None:
@@ -265,12 +288,15 @@ def _progress_bar(done: int, total: int, label: str) -> None:
 def cmd_colorize(args) -> int:
     if args.output is None and args.split is None:
         raise InputError("name the result: -o OUT.png, or --split DIR for one PNG per colour")
+    if args.line.is_dir():
+        raise InputError(f"{args.line}: is a folder; to colour every image in it use "
+                         f"`python -m krita_deepcolor batch {args.line} -o OUT_FOLDER`")
     if args.output is not None:
         _check_output_file(args.output)
     options = _options(args)
     with ThreadPoolExecutor(max_workers=3) as pool:  # the model loads while the files decode
         loading = pool.submit(_open, args)
-        layers = _read_layers(pool, args.line, args.hints, args.clear)
+        layers = _read_layers(pool, args.line, args.hints, args.clear, args.max_pixels)
         model = loading.result()
         result = _colour_file(model, args.line, args.hints, args.clear, args.output, args.split, options,
                               layers)
@@ -282,6 +308,23 @@ def cmd_colorize(args) -> int:
     return 0
 
 
+def result_names(lines: list[Path]) -> dict[Path, str]:
+    """The result name (without .png) of each input: its stem, or where two inputs share one
+    (a.png and a.jpg, or the same name in two folders) stem and suffix, then a number."""
+    stems: dict[str, int] = {}
+    for line in lines:
+        stems[line.stem] = stems.get(line.stem, 0) + 1
+    names, taken = {}, set()
+    for line in lines:
+        name = line.stem if stems[line.stem] == 1 else f"{line.stem}-{line.suffix.lstrip('.').lower()}"
+        base, number = name, 2
+        while name in taken:
+            name, number = f"{base}-{number}", number + 1
+        taken.add(name)
+        names[line] = name
+    return names
+
+
 def cmd_batch(args) -> int:
     lines = _collect(args.inputs)
     if not lines:
@@ -289,18 +332,21 @@ def cmd_batch(args) -> int:
     _check_folder(args.output, "the results")
     options = _options(args)
     model = _open(args)
-    failures = []
+    failures, names = [], result_names(lines)
     with ThreadPoolExecutor(max_workers=3) as pool:
         for index, line in enumerate(lines):
             _progress_bar(index, len(lines), line.name)
-            split = args.split / line.stem if args.split is not None else None
+            split = args.split / names[line] if args.split is not None else None
             hints, clear = hints_for(line), hints_for(line, CLEAR_MARKERS)
             try:
-                _colour_file(model, line, hints, clear, args.output / (line.stem + ".png"), split, options,
-                             _read_layers(pool, line, hints, clear))
+                _colour_file(model, line, hints, clear, args.output / (names[line] + ".png"), split, options,
+                             _read_layers(pool, line, hints, clear, args.max_pixels))
             except EngineError as exc:
                 failures.append(f"{line}: {exc}")
     _progress_bar(len(lines), len(lines), "done")
+    for line, name in names.items():
+        if name != line.stem:
+            print(f"{line}: written as {name}.png (another input is also named {line.stem})", file=sys.stderr)
     for failure in failures:
         print(f"skipped {failure}", file=sys.stderr)
     print(f"coloured {len(lines) - len(failures)} of {len(lines)} into {args.output}")

@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 
 from .document import DocumentError, canvas_size, node_id, selection_bounds, selection_bytes
+from .engine.imaging import line_art_problem
 from .pixels import content_rect, read_rgba
 
 
@@ -58,17 +59,12 @@ def read_inputs(doc, line, hint, clear=None, previous=None) -> Inputs:
         raise empty
     # A selection may well hold no line at all (a part of one region): the layer is only checked
     # when the whole canvas is coloured.
-    if area is None:
-        transparency = cv2.minMaxLoc(cv2.extractChannel(line_rgba, 3))[:2]
-        if transparency[1] == 0:
-            raise empty
-        # One plain colour over the whole canvas (e.g. a white background taken for line art); a
-        # layer with pixels and transparency around them, or alpha that varies, is never that.
-        if transparency[0] == transparency[1] and line_rgba.size > 4 and (w, h) == (width, height):
-            packed = line_rgba.view(np.uint32)  # one number a pixel: no copy of the canvas
-            if packed.min() == packed.max():
-                raise DocumentError(f"the line-art layer '{line.name()}' is one plain colour, no line art: "
-                                    "name the line-art layer 'lines' or pick it in the Deepcolor docker")
+    problem = line_art_problem(line_rgba) if area is None else None
+    if problem == "empty":
+        raise empty
+    if problem == "one plain colour":
+        raise DocumentError(f"the line-art layer '{line.name()}' is one plain colour, no line art: "
+                            "name the line-art layer 'lines' or pick it in the Deepcolor docker")
     previous_rgba = None
     if area is not None and previous is not None:
         previous_rgba = read_rgba(previous, width, height, content_only=True)

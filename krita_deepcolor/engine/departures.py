@@ -47,6 +47,7 @@ FEATURES = (
     "proposal colour is a stroke colour",
     "stroke colours in the region (log)",
     "share of the figure's paper in stroked regions",
+    "log distance to the nearest stroke / line width",  # a detail far from every stroke is a guess
 )
 
 
@@ -170,6 +171,10 @@ def find_units(line8: np.ndarray, hint: np.ndarray, flood: np.ndarray, proposal:
 
     line_width = max(line_width or 2.0 * radius or 2.0, 1.0)
     depth = cv2.distanceTransform(paper.view(np.uint8), cv2.DIST_L2, 3)
+    if seeds.any():
+        to_stroke = unit_mean(cv2.distanceTransform((~seeds).view(np.uint8), cv2.DIST_L2, 3))
+    else:
+        to_stroke = np.full(n, float(np.hypot(height, width)))
 
     flood_lab, proposal_lab = _lab(flood[inside]), _lab(proposal[inside])  # (unit pixels only)
     flood_colour = np.stack([unit_mean(flood_lab[:, c]) for c in range(3)], 1)
@@ -195,6 +200,7 @@ def find_units(line8: np.ndarray, hint: np.ndarray, flood: np.ndarray, proposal:
         np.isin(proposal_packed, stroke_colours) & (proposal_share >= 0.5),
         np.log1p(colours_in[unit_region]),
         np.full(n, stroked_share),
+        np.log1p(to_stroke / line_width),
     ], axis=1).astype(np.float32)
     # The network's colours never reach what the flood leaves clear and the closed-up outlines
     # put in the background: the open paper outside them (not their walls, which also cover the

@@ -16,16 +16,39 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 ICC_CHUNK = b"iCCP"  # a PNG's embedded ICC profile
 
 
-def read_image(path) -> np.ndarray:
-    """Read a file as RGBA (or gray/RGB) in its own bit depth; clear errors for bad files."""
+# Images with more pixels than this are refused before they are decoded (a page of 7000 x 10000
+# is 70 million): a small file can claim a huge canvas, and decoding it takes memory that size.
+MAX_PIXELS = 150_000_000
+
+
+def png_size(data: np.ndarray) -> tuple[int, int] | None:
+    """(width, height) a PNG's header claims, None for other files."""
+    head = data[:24].tobytes()
+    if len(head) < 24 or not head.startswith(PNG_SIGNATURE) or head[12:16] != b"IHDR":
+        return None
+    return struct.unpack(">II", head[16:24])
+
+
+def read_image(path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Read a file as RGBA (or gray/RGB) in its own bit depth; clear errors for bad files.
+    A PNG claiming more than ``max_pixels`` is refused before it is decoded."""
     path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, not an image")
     if not path.is_file():
         raise InputError(f"{path}: file not found")
     try:
         data = np.fromfile(str(path), np.uint8)  # fromfile + imdecode also handles non-ASCII paths
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    size = png_size(data)
+    if size is not None and size[0] * size[1] > max_pixels:
+        raise InputError(f"{path}: {size[0]}x{size[1]} is {size[0] * size[1] / 1e6:.0f} million pixels, more "
+                         f"than the limit of {max_pixels / 1e6:.0f} million (--max-pixels raises it)")
+    try:
+        image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    except cv2.error:  # (OpenCV's own size limit, a corrupt stream)
+        image = None
     if image is None:
         raise InputError(f"{path}: not an image file OpenCV can read")
     if image.size == 0:

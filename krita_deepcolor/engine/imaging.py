@@ -66,6 +66,23 @@ def to_rgba8(image: np.ndarray, what: str = "image") -> np.ndarray:
 INK_THRESHOLD = 0.5  # line levels (0 ink .. 1 paper) below this count as ink
 
 
+def line_art_problem(rgba: np.ndarray) -> str | None:
+    """Why a whole canvas of line art holds no lines ('empty', 'one plain colour'), or None.
+
+    One plain colour over every pixel is a white background or a filled layer taken for line
+    art; a layer with transparency around its pixels, or alpha that varies, is never that."""
+    rgba = np.ascontiguousarray(as_rgba(rgba, "line art"))
+    alpha = cv2.extractChannel(rgba, 3)
+    low, high = cv2.minMaxLoc(alpha)[:2]
+    if high == 0:
+        return "empty"
+    if low == high and rgba.size > 4:
+        pixels = rgba.reshape(-1, 4)
+        if (pixels == pixels[0]).all():
+            return "one plain colour"
+    return None
+
+
 def line_levels(rgba: np.ndarray) -> np.ndarray:
     """Line-art layer -> (H, W) uint8, 255 = paper, 0 = ink (below INK_THRESHOLD * 255).
 

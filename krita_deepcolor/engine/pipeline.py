@@ -21,6 +21,7 @@ from .imaging import (
     as_rgba,
     full_scale,
     hint_from_premultiplied,
+    line_art_problem,
     line_levels,
     premultiplied,
     resize,
@@ -86,6 +87,11 @@ def check_layers(line_rgba: np.ndarray, hint_rgba: np.ndarray | None,
                  partial: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
     """Validate shapes and content; returns the layers as RGBA."""
     line_rgba = as_rgba(line_rgba, "line art")
+    problem = None if partial else line_art_problem(line_rgba)  # (a part of a canvas may hold no line)
+    if problem == "empty":
+        raise InputError("the line art is empty (fully transparent): nothing to colour")
+    if problem == "one plain colour":
+        raise InputError("the line art is one plain colour, with no lines: give the line-art image")
     return line_rgba, _strokes(hint_rgba, line_rgba, "hints", partial)
 
 

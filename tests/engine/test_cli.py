@@ -25,6 +25,18 @@ def files(tmp_path):
     return line, hints
 
 
+def png_claiming(width: int, height: int, rows: int = 1) -> bytes:
+    """A gray PNG whose header says width x height; ``rows`` rows of zeros follow (a real image
+    when rows == height, made row by row so that the test itself needs no such memory)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    packer = zlib.compressobj(9)
+    row = bytes(width + 1)  # filter byte + pixels
+    body = b"".join(packer.compress(row) for _ in range(rows)) + packer.flush()
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", body) + chunk(b"IEND", b""))
+
+
 def run_cli(*args):
     """The real entry point in a fresh interpreter; returns (exit code, stdout, stderr)."""
     done = subprocess.run([sys.executable, "-m", "krita_deepcolor", *map(str, args)],
@@ -63,6 +75,12 @@ def test_with_lines_and_max_side_options(files, model_path, tmp_path):
     ("unknown model", "unknown model 'nope'"),
     ("missing model file", "model file not found"),
     ("output is input", "would overwrite an input"),
+    ("transparent line art", "line art is empty"),
+    ("plain white line art", "one plain colour"),
+    ("a folder as line art", "is a folder; to colour every image in it use"),
+    ("symlink loop", "symlink loop"),
+    ("header claims 100000x100000", "more than the limit of 150 million"),
+    ("decompression bomb", "more than the limit of 150 million"),
 ])
 def test_bad_input_exits_non_zero_with_one_line(files, model_path, tmp_path, case, message):
     line, hints = files
@@ -86,7 +104,22 @@ def test_bad_input_exits_non_zero_with_one_line(files, model_path, tmp_path, cas
         model = str(tmp_path / "gone.onnx")
     elif case == "output is input":
         out = line
-    before = line.read_bytes() if line.exists() else None
+    elif case == "transparent line art":
+        write_png(line, np.zeros((96, 128, 4), np.uint8))
+    elif case == "plain white line art":
+        write_png(line, np.full((96, 128, 4), 255, np.uint8))
+    elif case == "a folder as line art":
+        line = tmp_path / "pages"
+        line.mkdir()
+    elif case == "symlink loop":
+        line = tmp_path / "a.png"
+        line.symlink_to(tmp_path / "b.png")
+        (tmp_path / "b.png").symlink_to(line)
+    elif case == "header claims 100000x100000":
+        line.write_bytes(png_claiming(100_000, 100_000))
+    elif case == "decompression bomb":  # 30000^2 of zeros: under a megabyte on disk, 3.6 GB decoded
+        line.write_bytes(png_claiming(30_000, 30_000, rows=30_000))
+    before = line.read_bytes() if line.is_file() else None
     code, stdout, stderr = run_cli("colorize", line, "--hints", hints, "-o", out, "--model", model,
                                    "--models-dir", model_path.parent)
     assert code == 2
@@ -123,6 +156,36 @@ def test_batch_colours_folders_pairs_hints_and_reports_failures(files, model_pat
     assert read_image(out_dir / "second.png")[30, 30, :3].min() >= 240  # no hints: the model's white
     assert "3/3" in captured.err and "skipped" in captured.err and "broken.png" in captured.err
     assert "coloured 2 of 3" in captured.out
+
+
+def test_batch_gives_inputs_of_one_name_a_result_each_and_says_so(files, model_path, tmp_path, capsys):
+    line, _ = files
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    write_png(folder / "a.png", line_art())
+    (folder / "a.jpg").write_bytes((folder / "a.png").read_bytes())  # (OpenCV reads by content)
+    write_png(folder / "b.png", line_art())
+    out_dir = tmp_path / "results"
+    code = main(["batch", str(folder), "-o", str(out_dir), "--model", str(model_path)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert sorted(p.name for p in out_dir.iterdir()) == ["a-jpg.png", "a-png.png", "b.png"]
+    assert "a.jpg: written as a-jpg.png" in captured.err and "coloured 3 of 3" in captured.out
+
+
+def test_batch_goes_on_after_a_refused_image(files, model_path, tmp_path, capsys):
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    write_png(folder / "good.png", line_art())
+    (folder / "huge.png").write_bytes(png_claiming(100_000, 100_000))
+    write_png(folder / "white.png", np.full((96, 128, 4), 255, np.uint8))
+    code = main(["batch", str(folder), "-o", str(tmp_path / "out"), "--model", str(model_path)])
+    captured = capsys.readouterr()
+    assert code == 1 and "coloured 1 of 3" in captured.out
+    assert "huge.png: " in captured.err and "million pixels" in captured.err
+    assert "white.png: " in captured.err and "one plain colour" in captured.err
+    assert "Traceback" not in captured.err
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["good.png"]
 
 
 def test_models_lists_user_models_with_metadata(model_path):
@@ -297,6 +360,9 @@ def test_close_gaps_takes_auto_or_pixels_and_says_what_was_closed(files, model_p
                                    "--close-gaps", "12")
     assert code == 0, stderr
     assert "gaps closed up to 12 px" in stdout and "(auto" not in stdout
+    code, stdout, stderr = run_cli("colorize", line, "--hints", hints, "-o", out, "--model", model_path,
+                                   "--close-gaps", "25")
+    assert code == 0 and "gaps closed up to 25 px" in stdout, stderr  # the size asked, not 26
     code, stdout, stderr = run_cli("colorize", line, "--hints", hints, "-o", out, "--model", model_path,
                                    "--close-gaps", "0")
     assert code == 0 and stdout.rstrip().endswith(", no gaps closed"), stderr

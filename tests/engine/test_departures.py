@@ -104,7 +104,7 @@ def test_the_shipped_decision_loads_and_matches_the_features():
     assert data["features"] == list(FEATURES) and data["kinds"] == list(KINDS)
     decision = shipped_decision()
     assert decision.weights.shape == (len(KINDS), len(FEATURES))
-    assert ((decision.threshold > 0) & (decision.threshold <= 1.01)).all()
+    assert ((decision.threshold >= 0) & (decision.threshold <= 1.01)).all()
     with pytest.raises(ValueError, match="retrain"):
         Decision.from_dict({**data, "features": data["features"][:-1]})
 

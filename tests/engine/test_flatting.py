@@ -320,8 +320,10 @@ def test_a_selection_over_an_earlier_result_replaces_it_only_inside():
 
 
 def test_hints_covering_a_selections_part_whole_are_taken_when_partial(model):
-    line = page(200, 3)[40:80, 40:80]
+    line = page(200, 3)[40:80, 40:80]  # inside one room: no line at all
     hint = np.full((40, 40, 4), (*RED8, 255), np.uint8)
+    with pytest.raises(InputError, match="line art is empty"):
+        colorize(model, line, hint)  # as a whole canvas this is no line art
     with pytest.raises(InputError, match="hints are fully opaque"):
-        colorize(model, line, hint)
+        colorize(model, page(200, 3)[20:100, 20:100], np.full((80, 80, 4), (*RED8, 255), np.uint8))
     assert (colorize(model, line, hint, partial=True).rgba[:, :, :3] == RED8).all()

@@ -38,7 +38,7 @@ def test_odd_canvas_is_padded_for_the_model_and_cropped_back(strict_model):
 
 
 def test_tiny_canvas_works(model):
-    result = colorize(model, np.zeros((1, 1, 4), np.uint8), None)
+    result = colorize(model, np.full((1, 1, 4), (0, 0, 0, 255), np.uint8), None)
     assert result.rgba.shape == (1, 1, 4)
 
 
