@@ -67,13 +67,24 @@ runner_rc=0
 gui_rc=0
 install_rc=0
 
+# Each suite writes how many tests it collected and ran (tests/krita/tally.py): a suite that ran
+# none, or fewer than it collected, fails even when its Krita exited 0.
+tally() {  # tally SUITE RC -> RC, or 1 when the suite ran fewer tests than it collected
+  if [ "$2" -eq 0 ] && ! /usr/bin/python3 tests/krita/tally.py "$PROFILE/tally-$1.json" "$1" >&2; then
+    echo 1
+  else
+    echo "$2"
+  fi
+}
+
 if [[ " $SUITES " == *" runner "* ]]; then
   start=$(date +%s)
   echo "== suite 1/3: kritarunner"
-  QT_QPA_PLATFORM=offscreen PYTHONPATH=$KDEPS:$REPO \
+  rm -f "$PROFILE/tally-kritarunner.json"
+  KRITA_DEEPCOLOR_TALLY=$PROFILE/tally-kritarunner.json QT_QPA_PLATFORM=offscreen PYTHONPATH=$KDEPS:$REPO \
     timeout "$TIMEOUT" kritarunner -s tests.krita.runner.entry -f main -- \
-    -p no:cacheprovider tests/krita/runner "$@" 2>&1 | grep -v -E "$NOISE"
-  runner_rc=${PIPESTATUS[0]}
+    -p no:cacheprovider -p tests.krita.tally tests/krita/runner "$@" 2>&1 | grep -v -E "$NOISE"
+  runner_rc=$(tally kritarunner "${PIPESTATUS[0]}")
   echo "== kritarunner suite: exit $runner_rc in $(( $(date +%s) - start )) s"
 fi
 
@@ -90,19 +101,25 @@ if [[ " $SUITES " == *" gui "* ]]; then
   /usr/bin/python3 tests/krita/enable_plugins.py "$XDG_CONFIG_HOME/kritarc" krita_deepcolor deepcolor_test_harness
   # -noreset: an X server resets when its last client leaves, and a connection Krita opens during
   # the reset fails ("could not connect to display", abort): on a loaded machine, at random.
-  KRITA_DEEPCOLOR_GUI_TESTS="-p no:cacheprovider ${KRITA_DEEPCOLOR_GUI_TARGET:-tests/krita/gui} $*" \
+  # A temporary folder of its own: Krita finds an instance already running (another user session,
+  # another suite) through a socket there, and would hand its work over to it and exit 0.
+  rm -f "$PROFILE/tally-GUI.json"
+  mkdir -p "$PROFILE/tmp"
+  KRITA_DEEPCOLOR_GUI_TESTS="-p no:cacheprovider -p tests.krita.tally ${KRITA_DEEPCOLOR_GUI_TARGET:-tests/krita/gui} $*" \
+    KRITA_DEEPCOLOR_TALLY=$PROFILE/tally-GUI.json TMPDIR=$PROFILE/tmp \
     KRITA_DEEPCOLOR_WATCHDOG=$TIMEOUT PYTHONPATH=$KDEPS:$REPO \
     xvfb-run -a -s "-screen 0 1600x1000x24 -noreset" timeout "$TIMEOUT" krita --nosplash 2>&1 | grep -v -E "$NOISE"
-  gui_rc=${PIPESTATUS[0]}
+  gui_rc=$(tally GUI "${PIPESTATUS[0]}")
   echo "== GUI suite: exit $gui_rc in $(( $(date +%s) - start )) s"
 fi
 
 if [[ " $SUITES " == *" install "* ]]; then
   start=$(date +%s)
   echo "== suite 3/3: installer.py into a fresh profile, then Krita under Xvfb"
-  KRITA_DEEPCOLOR_KDEPS=$KDEPS PYTHONPATH=$KDEPS:$REPO \
-    timeout "$TIMEOUT" /usr/bin/python3 -m pytest -p no:cacheprovider -q tests/krita/install
-  install_rc=$?
+  rm -f "$PROFILE/tally-install.json"
+  KRITA_DEEPCOLOR_TALLY=$PROFILE/tally-install.json KRITA_DEEPCOLOR_KDEPS=$KDEPS PYTHONPATH=$KDEPS:$REPO \
+    timeout "$TIMEOUT" /usr/bin/python3 -m pytest -p no:cacheprovider -p tests.krita.tally -q tests/krita/install
+  install_rc=$(tally install $?)
   echo "== install suite: exit $install_rc in $(( $(date +%s) - start )) s"
 fi
 

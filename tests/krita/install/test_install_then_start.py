@@ -109,7 +109,9 @@ def test_installer_then_krita_shows_the_docker(tmp_path):
     # installing"): the installer refuses a resource folder that does not exist.
     resource.mkdir(parents=True)
     config.mkdir()
-    env = clean_env(XDG_DATA_HOME=str(data), XDG_CONFIG_HOME=str(config))
+    (tmp_path / "tmp").mkdir()
+    # TMPDIR of its own: a Krita already running would otherwise be found and handed the work
+    env = clean_env(XDG_DATA_HOME=str(data), XDG_CONFIG_HOME=str(config), TMPDIR=str(tmp_path / "tmp"))
     profile = ["--krita-dir", resource, "--kritarc", kritarc]
 
     done = installer(*profile, "--no-deps", env=env)
