@@ -38,11 +38,13 @@ from krita_deepcolor.engine.imaging import as_rgba
 from krita_deepcolor.engine.plan import estimate_line_width
 from krita_deepcolor.engine.regions import gap_radius
 
+from .data import streamline
 from .data.halves import HALVES, half_of
 from .data.hints import benchmark_hints
 from .data.sources import DEFAULT_DATASET, DEFAULT_STREAMLINE_DATASET
 
 EXACT_LINES = ("svg-strokes", "exact")
+VALIDATION_ONLY = (streamline.SOURCE,)
 MAX_BELOW = 0.05  # share of pictures (per regime) allowed more than 1 dB below the flood
 THRESHOLDS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.01)  # 0: always, 1.01: never
 L2 = 1e-2  # ridge on the standardised weights
@@ -61,7 +63,10 @@ def pairs_of(roots, split: str, per_package: int | None) -> list[tuple[str, Path
         if not (root / "manifest.json").exists():
             print(f"{root}: not built, left out", file=sys.stderr)
             continue
-        for sample in json.loads((root / "manifest.json").read_text())["samples"]:
+        manifest = json.loads((root / "manifest.json").read_text())
+        if split == "train" and set(manifest["sources"]) & set(VALIDATION_ONLY):
+            raise ValueError(f"{root}: {', '.join(VALIDATION_ONLY)} is validation only: never train on it")
+        for sample in manifest["samples"]:
             if sample["split"] != split or sample.get("lines") not in EXACT_LINES:
                 continue
             key = (source_of(sample["id"]), half_of(sample["id"]) if split == "val" else "")
@@ -246,6 +251,28 @@ def report(data: dict, decision: Decision) -> str:
     return "\n".join(lines)
 
 
+def subset(data: dict, pictures: set) -> dict:
+    """The units of the picture-regimes of ``pictures`` (ids)."""
+    keep = np.isin(data["ids"], list(pictures))
+    units = keep[data["record"]]
+    part = {key: data[key][keep] for key in ("ids", "regimes", "counts", "flood_sse", "pixels")}
+    part |= {key: data[key][units] for key in ("features", "kinds", "forbidden", "gains")}
+    part["record"] = np.repeat(np.arange(len(part["counts"])), part["counts"])
+    return part
+
+
+def learning_curve(training: dict, tune: dict, tuning: np.ndarray) -> str:
+    """Mean simulated lead on each half when the decision learns from a share of the pictures."""
+    pictures = sorted(set(training["ids"].tolist()))
+    lines = ["| training pictures | tuning mean lead dB | held-out mean lead dB |", "|---|---|---|"]
+    for share in (1 / 8, 1 / 4, 1 / 2, 1):
+        decision = choose_thresholds(train(subset(training, set(pictures[::round(1 / share)]))), tune, tuning)
+        lead = leads(tune, decision)
+        cells = [f"{summary(tune, lead, half)[0]:+.2f}" for half in (tuning, ~tuning)]
+        lines.append(f"| {len(pictures[::round(1 / share)])} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m export.departures", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -262,22 +289,26 @@ def main(argv=None) -> int:
     fit_cmd.add_argument("train", type=Path, nargs="+", help="collected training units")
     fit_cmd.add_argument("--tune", type=Path, action="append", required=True,
                          help="collected validation units (repeatable); thresholds use their tuning half")
+    fit_cmd.add_argument("--curve", action="store_true",
+                         help="also the learning curve: the same fit on 1/8, 1/4 and 1/2 of the pictures")
     fit_cmd.add_argument("-o", "--out", type=Path, required=True)
     args = parser.parse_args(argv)
     if args.command == "collect":
         roots = args.data or ([DEFAULT_DATASET] if args.split == "train" else [DEFAULT_DATASET,
                                                                             DEFAULT_STREAMLINE_DATASET])
-        if args.split == "train" and any("streamline" in str(root) for root in roots):
-            parser.error("Streamline Emojis is validation only: never train on it")
-        pairs = pairs_of(roots, args.split, args.per_package)
+        try:
+            pairs = pairs_of(roots, args.split, args.per_package)
+        except ValueError as error:
+            parser.error(str(error))
         if not pairs:
             parser.error(f"no {args.split} pairs with exact line layers in {', '.join(map(str, roots))}")
         collect(pairs, args.model, args.out, args.jobs)
         return 0
-    decision = train(load(args.train))
-    tune = load(args.tune)
+    training, tune = load(args.train), load(args.tune)
     tuning = np.array([half_of(i) == "tuning" for i in tune["ids"]])
-    decision = choose_thresholds(decision, tune, tuning)
+    if args.curve:
+        print(learning_curve(training, tune, tuning))
+    decision = choose_thresholds(train(training), tune, tuning)
     print(f"thresholds {dict(zip(KINDS, decision.threshold.round(2).tolist(), strict=True))}")
     print(report(tune, decision))
     args.out.write_text(json.dumps(decision.to_dict(), indent=1) + "\n")
