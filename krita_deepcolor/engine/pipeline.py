@@ -110,7 +110,7 @@ def _strokes(rgba: np.ndarray | None, line_rgba: np.ndarray, what: str,
     if not cv2.countNonZero(alpha):
         return None  # an empty layer: as if there was none
     if not partial and cv2.minMaxLoc(alpha)[0] >= full_scale(rgba):
-        raise InputError(f"{what} are fully opaque: paint {what} strokes on a transparent layer")
+        raise InputError(f"{what} are fully opaque: paint them as strokes on a transparent layer")
     return rgba
 
 
