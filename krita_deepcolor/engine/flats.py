@@ -121,6 +121,8 @@ def _thin_stroke_colours(painted: np.ndarray, core: np.ndarray, words: np.ndarra
 
 def _painted(hint8: np.ndarray) -> np.ndarray:
     """(h, w) bool: the pixels of a uint8 RGBA layer opaque enough to count as painted."""
+    if min(hint8.shape[:2]) == 1:  # (OpenCV reads a 1 x N x 4 array as N x 4 with one channel)
+        return hint8[:, :, 3] >= PAINTED_ALPHA
     alpha = cv2.extractChannel(np.ascontiguousarray(hint8), 3)
     return cv2.compare(alpha, PAINTED_ALPHA, cv2.CMP_GE).view(bool)
 

@@ -163,3 +163,12 @@ def test_a_preview_colours_a_shrunk_copy_and_gives_the_canvas_its_colours(model)
     assert (odd.rgba[1197:] == odd.rgba[1196]).all() and (odd.rgba[:, 1602:] == odd.rgba[:, 1601:1602]).all()
     small = colorize(model, line_art(), hints[:96, :128], Options(preview_side=200))
     assert small.plan.canvas == (96, 128)  # a canvas within the preview side is coloured as it is
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 7), (5, 1)])
+def test_a_selection_one_pixel_wide_takes_its_hint(model, shape):
+    """A 1-px selection is a part of the canvas: its one stroke colours it (no IndexError)."""
+    line = np.zeros(shape + (4,), np.uint8)
+    hint = np.zeros(shape + (4,), np.uint8)
+    hint[0, 0] = (255, 0, 0, 255)
+    assert tuple(colorize(model, line, hint, partial=True).rgba[0, 0]) == (255, 0, 0, 255)
