@@ -124,8 +124,10 @@ def find_units(line8: np.ndarray, hint: np.ndarray, flood: np.ndarray, proposal:
     height, width = line8.shape
     paper = line8 >= INK_THRESHOLD * 255
     painted_f, painted_p = flood[:, :, 3] > 0, proposal[:, :, 3] > 0
-    same_colour = (flood[:, :, :3] == proposal[:, :, :3]).all(axis=2)
-    differ = paper & ((painted_f != painted_p) | (painted_f & painted_p & ~same_colour))
+    # (alpha is 0 or 255: two pixels differ where their RGBA words do, unless both are clear)
+    words_f = np.ascontiguousarray(flood).view(np.uint32)[:, :, 0]
+    words_p = np.ascontiguousarray(proposal).view(np.uint32)[:, :, 0]
+    differ = paper & (words_f != words_p) & (painted_f | painted_p)
     count, labels = cv2.connectedComponents(differ.view(np.uint8), connectivity=4, ltype=cv2.CV_32S)
     n = count - 1
     if n == 0:
@@ -179,11 +181,11 @@ def find_units(line8: np.ndarray, hint: np.ndarray, flood: np.ndarray, proposal:
     flood_lab, proposal_lab = _lab(flood[inside]), _lab(proposal[inside])  # (unit pixels only)
     flood_colour = np.stack([unit_mean(flood_lab[:, c]) for c in range(3)], 1)
     proposal_colour = np.stack([unit_mean(proposal_lab[:, c]) for c in range(3)], 1)
-    proposal_packed = (proposal[:, :, 0].astype(np.int64) << 16 | proposal[:, :, 1].astype(np.int64) << 8
-                       | proposal[:, :, 2]).ravel()[first]
-    figure_paper = paper & ~border_regions[regions]
-    stroked_share = (np.count_nonzero(figure_paper & stroked_regions[regions])
-                     / max(1, np.count_nonzero(figure_paper)))
+    first_rgb = proposal.reshape(-1, 4)[first].astype(np.int64)
+    proposal_packed = first_rgb[:, 0] << 16 | first_rgb[:, 1] << 8 | first_rgb[:, 2]
+    figure = ~border_regions
+    figure[0] = False  # (label 0: the ink)
+    stroked_share = region_area[figure & stroked_regions].sum() / max(1.0, region_area[figure].sum())
 
     features = np.stack([
         np.log(area / line_width ** 2),
@@ -205,7 +207,7 @@ def find_units(line8: np.ndarray, hint: np.ndarray, flood: np.ndarray, proposal:
     # The network's colours never reach what the flood leaves clear and the closed-up outlines
     # put in the background: the open paper outside them (not their walls, which also cover the
     # thin parts of a figure).
-    background = closed.outside[closed.labels] & closed.paper
+    background = closed.outside[closed.labels[inside]] & closed.paper[inside]  # (unit pixels only)
     forbidden = (kinds == 2) & (unit_mean(background) > 0.5)
     return Units(labels, kinds, features, forbidden)
 
@@ -215,9 +217,9 @@ def depart(flood: np.ndarray, proposal: np.ndarray, units: Units, decision: Deci
     if not len(units.kinds):
         return flood
     take = decision.departs(units.features, units.kinds) & ~units.forbidden
-    chosen = np.concatenate([[False], take])[units.labels]
+    chosen = np.concatenate([[0], np.where(take, 255, 0)]).astype(np.uint8)[units.labels]
     layer = flood.copy()
-    layer[chosen] = proposal[chosen]
+    cv2.copyTo(proposal, chosen, layer)
     return layer
 
 
