@@ -98,10 +98,16 @@ def resolve(name_or_path: str | None, extra_dirs=()) -> ModelEntry:
         if not path.is_file():
             raise InputError(f"{path}: model file not found")
         return ModelEntry(name=path.stem, path=path, info=None)
-    entries = [e for e in find_models(extra_dirs) if e.info is not None]
+    found = find_models(extra_dirs)
+    entries = [e for e in found if e.info is not None]
+    broken = [e for e in found if e.info is None]
+    for entry in broken:
+        if entry.name == name_or_path:  # (a broken file is known by its file name only)
+            raise InputError(f"model {name_or_path!r} cannot be used: {entry.problem}")
     if not entries:
-        raise InputError("no model is installed: pass --model PATH.onnx, or put a model in "
-                         f"a folder named by ${USER_MODELS_ENV}")
+        defects = "".join(f"; {e.problem}" for e in broken)
+        raise InputError("no usable model is installed: pass --model PATH.onnx, or put a model in "
+                         f"a folder named by ${USER_MODELS_ENV}{defects}")
     if name_or_path is None:
         return entries[0]
     for entry in entries:

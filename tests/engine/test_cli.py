@@ -378,3 +378,18 @@ def test_batch_split_writes_a_folder_per_picture(files, model_path, tmp_path):
                  "--model", str(model_path)]) == 0
     assert [path.name for path in split.iterdir()] == ["page"]
     assert any(path.name.endswith("-00c800.png") for path in (split / "page").iterdir())
+
+
+def test_a_broken_model_is_named_with_its_defect(files, model_path, tmp_path):
+    """By its name next to a good model, or as the only user model: never 'unknown model'."""
+    from tests import contract_models
+
+    line, hints = files
+    folder = tmp_path / "models"
+    folder.mkdir()
+    contract_models.build(folder / "wrong-inputs.onnx", input_names=("lines", "hint"))
+    code, _, stderr = run_cli("colorize", line, "--hints", hints, "-o", tmp_path / "out.png", "--models-dir",
+                              folder, "--models-dir", model_path.parent, "--model", "wrong-inputs")
+    assert code == 2 and len(stderr.strip().splitlines()) == 1
+    assert "model 'wrong-inputs' cannot be used" in stderr and "wrong-inputs.onnx" in stderr
+    assert "inputs are" in stderr and "unknown model" not in stderr
