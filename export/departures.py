@@ -100,10 +100,11 @@ def units_of(sample_id: str, folder: Path) -> list[dict]:
 
     records = []
     for regime, given, hint8 in benchmark_hints(sample_id, colour, line8):
-        proposal = colorize(_model, given, hint8, Options(proposal_only=True)).rgba
+        result = colorize(_model, given, hint8, Options(proposal_only=True))
+        proposal = result.rgba
         line_width = estimate_line_width(given)
         flood = flood_answer(given, hint8, None)
-        units = find_units(given, hint8, flood, proposal, gap_radius(line_width), line_width)
+        units = find_units(given, hint8, flood, proposal, result.network, gap_radius(line_width), line_width)
         flood_error = error(flood)
         gain = flood_error - error(proposal)
         n = len(units.kinds)

@@ -48,6 +48,10 @@ FEATURES = (
     "stroke colours in the region (log)",
     "share of the figure's paper in stroked regions",
     "log distance to the nearest stroke / line width",  # a detail far from every stroke is a guess
+    # what the network paints there: which of the two answers it agrees with, and whether paper
+    "network colour to flood colour dE / 100",
+    "network colour to proposal colour dE / 100",
+    "network colour to white dE / 100",
 )
 
 
@@ -118,9 +122,10 @@ WHITE_LAB = np.array([100.0, 0.0, 0.0], np.float32)
 
 
 def find_units(line8: np.ndarray, hint: np.ndarray, flood: np.ndarray, proposal: np.ndarray,
-               radius: int, line_width: float | None) -> Units:
+               network: np.ndarray, radius: int, line_width: float | None) -> Units:
     """The units where ``proposal`` differs from ``flood`` (both (h, w, 4) uint8, alpha 0/255),
-    with their features. ``radius``: the gap radius the proposal closed at."""
+    with their features. ``network``: (h', w', 3) float colours in [0, 1], the network's output
+    at its own size. ``radius``: the gap radius the proposal closed at."""
     height, width = line8.shape
     paper = line8 >= INK_THRESHOLD * 255
     painted_f, painted_p = flood[:, :, 3] > 0, proposal[:, :, 3] > 0
@@ -181,6 +186,10 @@ def find_units(line8: np.ndarray, hint: np.ndarray, flood: np.ndarray, proposal:
     flood_lab, proposal_lab = _lab(flood[inside]), _lab(proposal[inside])  # (unit pixels only)
     flood_colour = np.stack([unit_mean(flood_lab[:, c]) for c in range(3)], 1)
     proposal_colour = np.stack([unit_mean(proposal_lab[:, c]) for c in range(3)], 1)
+    rows, columns = np.nonzero(inside)  # the network's nearest sample to each unit pixel
+    sampled = network[rows * network.shape[0] // height, columns * network.shape[1] // width]
+    network_lab = cv2.cvtColor(np.ascontiguousarray(sampled, np.float32)[:, None], cv2.COLOR_RGB2Lab)[:, 0]
+    network_colour = np.stack([unit_mean(network_lab[:, c]) for c in range(3)], 1)
     first_rgb = proposal.reshape(-1, 4)[first].astype(np.int64)
     proposal_packed = first_rgb[:, 0] << 16 | first_rgb[:, 1] << 8 | first_rgb[:, 2]
     figure = ~border_regions
@@ -203,6 +212,9 @@ def find_units(line8: np.ndarray, hint: np.ndarray, flood: np.ndarray, proposal:
         np.log1p(colours_in[unit_region]),
         np.full(n, stroked_share),
         np.log1p(to_stroke / line_width),
+        np.linalg.norm(network_colour - flood_colour, axis=1) / 100,
+        np.linalg.norm(network_colour - proposal_colour, axis=1) / 100,
+        np.linalg.norm(network_colour - WHITE_LAB, axis=1) / 100,
     ], axis=1).astype(np.float32)
     # The network's colours never reach what the flood leaves clear and the closed-up outlines
     # put in the background: the open paper outside them (not their walls, which also cover the
@@ -224,8 +236,9 @@ def depart(flood: np.ndarray, proposal: np.ndarray, units: Units, decision: Deci
 
 
 def flood_first(line8: np.ndarray, hint: np.ndarray, clear: np.ndarray | None, proposal: np.ndarray,
-                radius: int, line_width: float | None, decision: Decision | None = None) -> np.ndarray:
+                network: np.ndarray, radius: int, line_width: float | None,
+                decision: Decision | None = None) -> np.ndarray:
     """The finished layer at the finishing size: the flood, departing where the decision says."""
     flood = flood_answer(line8, hint, clear)
-    units = find_units(line8, hint, flood, proposal, radius, line_width)
+    units = find_units(line8, hint, flood, proposal, network, radius, line_width)
     return depart(flood, proposal, units, decision or shipped_decision())

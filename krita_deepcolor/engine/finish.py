@@ -111,7 +111,7 @@ def hybrid_finish(line: np.ndarray, hint8: np.ndarray | None, hint_finish: np.nd
                           clear=clear_finish, swatches=swatches)
     if options.shading == 0 and not options.proposal_only:
         # flats start from the flood and leave it only where the learned decision says
-        layer = flood_first(line_finish, hint_finish, clear_finish, layer, radius,
+        layer = flood_first(line_finish, hint_finish, clear_finish, layer, color, radius,
                             line_width * scale if line_width else None)
     # Flat colours change under the lines, where walls meet: no edge-aware fill needed. Flats are
     # enlarged pixel by pixel, so that no colour appears that was not chosen; shading smoothly.

@@ -81,6 +81,7 @@ class Result:
     line_width: float | None
     seconds: dict[str, float] = field(default_factory=dict)
     gap_size: int | None = None  # hybrid: gaps up to this many canvas pixels were closed
+    network: np.ndarray | None = None  # (h, w, 3) float: the network's own output at the working size
 
 
 def check_layers(line_rgba: np.ndarray, hint_rgba: np.ndarray | None,
@@ -190,7 +191,7 @@ def colorize(model: Model, line_rgba: np.ndarray, hint_rgba: np.ndarray | None =
     step("finish")
     report(1.0, "done")
     return Result(rgba=rgba, plan=plan, provider=model.provider, line_width=line_width,
-                  seconds=seconds, gap_size=gap_size)
+                  seconds=seconds, gap_size=gap_size, network=color)
 
 
 def _preview(model: Model, line: np.ndarray, hint_rgba: np.ndarray | None, clear_rgba: np.ndarray | None,

@@ -19,6 +19,7 @@ from krita_deepcolor.engine.departures import (
 )
 
 RED, BLUE = (255, 0, 0), (0, 0, 255)
+NETWORK = np.full((40, 40, 3), 0.8, np.float32)  # a network output at a smaller working size
 
 
 def boxes_with_gap(size=160, gap=0):
@@ -62,7 +63,7 @@ def test_units_have_kinds_and_every_feature():
     proposal = flood.copy()
     proposal[40:120, 90:130] = (*BLUE, 255)  # fills the unstroked box: a "fill" unit
     proposal[40:120, 30:70, 3] = 0  # clears most of the stroked box: a "clear" unit
-    units = find_units(line, hint, flood, proposal, radius=2, line_width=3.0)
+    units = find_units(line, hint, flood, proposal, NETWORK, radius=2, line_width=3.0)
     assert units.features.shape == (len(units.kinds), len(FEATURES))
     assert np.isfinite(units.features).all()
     assert set(units.kinds.tolist()) == {KINDS.index("clear"), KINDS.index("fill")}
@@ -77,7 +78,7 @@ def test_the_decision_picks_per_unit_and_never_fills_the_background():
     proposal = flood.copy()
     proposal[40:120, 90:130] = (*BLUE, 255)
     proposal[2:12, 2:150] = (*BLUE, 255)  # colour on the background, which the flood keeps clear
-    units = find_units(line, hint, flood, proposal, radius=2, line_width=3.0)
+    units = find_units(line, hint, flood, proposal, NETWORK, radius=2, line_width=3.0)
     assert (depart(flood, proposal, units, NEVER) == flood).all()
     taken = depart(flood, proposal, units, ALWAYS)
     assert (taken[100, 110] == (*BLUE, 255)).all()
@@ -94,7 +95,7 @@ def test_a_leak_through_a_gap_is_a_recolour_unit():
     proposal = flood.copy()
     proposal[35:126, 24:78] = (*RED, 255)
     proposal[35:126, 83:137] = (*BLUE, 255)
-    units = find_units(line, hint, flood, proposal, radius=2, line_width=3.0)
+    units = find_units(line, hint, flood, proposal, NETWORK, radius=2, line_width=3.0)
     if len(units.kinds):  # the watershed may already split at the gap: then nothing to decide
         assert set(units.kinds.tolist()) == {KINDS.index("recolour")}
 
