@@ -45,8 +45,9 @@ from export.data.hints import benchmark_hints
 from export.data.sources import DEFAULT_DATASET
 from export.data.streamline import DEFAULT_STREAMLINE_DATASET
 from krita_deepcolor.engine import Options, catalog, colorize
+from krita_deepcolor.engine.departures import flood_answer
 from krita_deepcolor.engine.imageio import read_image
-from krita_deepcolor.engine.regions import hint_seeds, watershed_flood
+from krita_deepcolor.engine.regions import hint_seeds
 
 DELTA_E = 10.0
 EXACT_LINES = ("svg-strokes", "exact")  # line layers drawn by the artist, not extracted
@@ -67,10 +68,9 @@ def lab(rgb: np.ndarray) -> np.ndarray:
 
 
 def flood(line8: np.ndarray, hint8: np.ndarray) -> np.ndarray:
-    """The baseline: a watershed flood from every stroke with a border key, RGBA uint8."""
-    seeds = hint_seeds(hint8[:, :, 3])
-    rgb, painted = watershed_flood(line8, seeds, hint8[:, :, :3], border_key=True)
-    return np.concatenate([rgb, np.where(painted, 255, 0).astype(np.uint8)[:, :, None]], axis=2)
+    """The baseline: a watershed flood from every stroke with a border key, RGBA uint8 (the
+    answer the engine's flat finishing starts from)."""
+    return flood_answer(line8, hint8, None)
 
 
 @dataclass(frozen=True)
