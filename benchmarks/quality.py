@@ -40,7 +40,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from export.data.halves import HALVES, half_of
+from export.data.halves import HALVES, half_of, source_of
 from export.data.hints import benchmark_hints
 from export.data.sources import DEFAULT_DATASET
 from export.data.streamline import DEFAULT_STREAMLINE_DATASET
@@ -196,11 +196,6 @@ def run(models=(None,), data=DEFAULT_DATA, limit=None, exact_only=True,
                          + ", ".join(map(str, roots)))
     print(f"\n{count} validation pictures in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     return rows
-
-
-def source_of(sample_id: str) -> str:
-    """The art package a sample came from (ids are PACKAGE-DIGEST-SIZE)."""
-    return sample_id.rsplit("-", 2)[0]
 
 
 def _mean(scores: list[dict], key: str):

@@ -39,7 +39,7 @@ from krita_deepcolor.engine.plan import estimate_line_width
 from krita_deepcolor.engine.regions import gap_radius
 
 from .data import streamline
-from .data.halves import HALVES, half_of
+from .data.halves import HALVES, half_of, source_of
 from .data.hints import benchmark_hints
 from .data.sources import DEFAULT_DATASET, DEFAULT_STREAMLINE_DATASET
 
@@ -48,10 +48,6 @@ VALIDATION_ONLY = (streamline.SOURCE,)
 MAX_BELOW = 0.05  # share of pictures (per regime) allowed more than 1 dB below the flood
 THRESHOLDS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.01)  # 0: always, 1.01: never
 L2 = 1e-2  # ridge on the standardised weights
-
-
-def source_of(sample_id: str) -> str:
-    return sample_id.rsplit("-", 2)[0]
 
 
 def pairs_of(roots, split: str, per_package: int | None) -> list[tuple[str, Path]]:

@@ -12,3 +12,8 @@ HALVES = ("tuning", "held-out")
 def half_of(sample_id: str) -> str:
     """The fixed half a validation pair belongs to: a hash of its id, never its position."""
     return HALVES[hashlib.sha256(sample_id.encode()).digest()[0] % 2]
+
+
+def source_of(sample_id: str) -> str:
+    """The art package a sample came from (ids are PACKAGE-DIGEST-SIZE)."""
+    return sample_id.rsplit("-", 2)[0]

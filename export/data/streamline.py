@@ -114,7 +114,7 @@ def coloured_regions(line8: np.ndarray, colour: np.ndarray) -> int:
 
 
 def sample_id(name: str) -> str:
-    """PACKAGE-DIGEST-SIZE, like every dataset id (``benchmarks.quality.source_of`` reads it)."""
+    """PACKAGE-DIGEST-SIZE, like every dataset id (``halves.source_of`` reads it)."""
     return f"{SOURCE}-{hashlib.sha256(name.encode()).hexdigest()[:12]}-{SIZE}"
 
 
