@@ -14,7 +14,7 @@ import re
 import shutil
 import sys
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +24,7 @@ from .engine.errors import EngineError, InputError
 from .engine.flats import Flats, read_palette, split_colours
 from .engine.imageio import MAX_PIXELS, current_umask, read_icc_chunk, read_image, write_png
 from .engine.pipeline import DEFAULT_MAX_SIDE, FINISHINGS, MAX_CLOSE_GAPS, Options, colorize
-from .engine.runtime import DEVICES
+from .engine.runtime import DEVICES, CancelToken
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
 HINT_MARKERS = (".hints", "_hints")  # LINE.png -> LINE.hints.png or LINE_hints.png
@@ -212,13 +212,15 @@ def _read_layers(pool: ThreadPoolExecutor, line: Path, hints: Path | None, clear
 
 
 def _colour_file(model, line: Path, hints: Path | None, clear: Path | None, output: Path | None,
-                 split: Path | None, options: Options, layers: list):
+                 split: Path | None, options: Options, layers: list, cancel: CancelToken | None = None):
     """Colour one picture whose files ``layers`` (``_read_layers``) are being read."""
     for target in (output, split):
         if target is not None:
             _refuse_overwrite(target, line, hints, clear, model.path)
     line_rgba, hint_rgba, clear_rgba = (layer and layer.result() for layer in layers)
-    result = colorize(model, line_rgba, hint_rgba, options, clear_rgba=clear_rgba)
+    result = colorize(model, line_rgba, hint_rgba, options, clear_rgba=clear_rgba, cancel=cancel)
+    if cancel is not None:
+        cancel.check()  # (a Ctrl-C after the colouring: still nothing is written)
     # Colours are used as the files store them, so the result keeps the profile they were painted
     # in: the hints', else the line art's.
     profile = (read_icc_chunk(hints) if hints else None) or read_icc_chunk(line)
@@ -268,6 +270,20 @@ def write_split(folder: Path, flats: Flats, profile: bytes | None = None) -> Non
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def _interruptible(pool: ThreadPoolExecutor, work, *args):
+    """Run ``work(*args, cancel=token)`` on the pool and wait for it. The main thread only waits,
+    so Ctrl-C arrives at once (a network run in the main thread holds it back until it ends);
+    it cancels the token, which terminates a running onnxruntime session, and is raised again."""
+    token = CancelToken()
+    future = pool.submit(work, *args, cancel=token)
+    try:
+        return future.result()
+    except KeyboardInterrupt:
+        token.cancel()
+        wait([future])
+        raise
+
+
 def _report_gaps(result, options: Options) -> str:
     if result.gap_size is None:
         return ""
@@ -298,8 +314,8 @@ def cmd_colorize(args) -> int:
         loading = pool.submit(_open, args)
         layers = _read_layers(pool, args.line, args.hints, args.clear, args.max_pixels)
         model = loading.result()
-        result = _colour_file(model, args.line, args.hints, args.clear, args.output, args.split, options,
-                              layers)
+        result = _interruptible(pool, _colour_file, model, args.line, args.hints, args.clear, args.output,
+                                args.split, options, layers)
     height, width = result.plan.canvas
     written = " and ".join(str(path) for path in (args.output, args.split) if path is not None)
     print(f"{written}: {width}x{height}, model {model.info.name} on {result.provider}, "
@@ -339,8 +355,9 @@ def cmd_batch(args) -> int:
             split = args.split / names[line] if args.split is not None else None
             hints, clear = hints_for(line), hints_for(line, CLEAR_MARKERS)
             try:
-                _colour_file(model, line, hints, clear, args.output / (names[line] + ".png"), split, options,
-                             _read_layers(pool, line, hints, clear, args.max_pixels))
+                layers = _read_layers(pool, line, hints, clear, args.max_pixels)
+                _interruptible(pool, _colour_file, model, line, hints, clear,
+                               args.output / (names[line] + ".png"), split, options, layers)
             except EngineError as exc:
                 failures.append(f"{line}: {exc}")
     _progress_bar(len(lines), len(lines), "done")

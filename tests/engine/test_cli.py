@@ -393,3 +393,45 @@ def test_a_broken_model_is_named_with_its_defect(files, model_path, tmp_path):
     assert code == 2 and len(stderr.strip().splitlines()) == 1
     assert "model 'wrong-inputs' cannot be used" in stderr and "wrong-inputs.onnx" in stderr
     assert "inputs are" in stderr and "unknown model" not in stderr
+
+
+@pytest.mark.parametrize("command", ["colorize", "batch"])
+def test_ctrl_c_during_the_network_cancels_it_and_writes_nothing(files, model_path, tmp_path, monkeypatch,
+                                                                 capsys, command):
+    """Ctrl-C reaches the command line while the network runs (not after it): the run is
+    cancelled through its token, the exit code is 130 and no result is written."""
+    import signal
+    import threading
+
+    from krita_deepcolor.engine.runtime import Model
+
+    line, hints = files
+    running, real_run, ended_by_cancel = threading.Event(), Model.run, []
+
+    def run_until_cancelled(self, line_in, hint_in, cancel=None):
+        # Like onnxruntime's C call, the pass holds Ctrl-C back from the thread it runs in; it
+        # lasts until it is cancelled (or 10 s: then it ends as a finished run would).
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            running.set()
+            # blocked in C, as onnxruntime is: no Python runs in this thread meanwhile
+            ended_by_cancel.append(cancel._event.wait(10))
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        cancel.check()
+        return real_run(self, line_in, hint_in)
+
+    monkeypatch.setattr(Model, "run", run_until_cancelled)
+    interrupter = threading.Thread(target=lambda: running.wait(60) and os.kill(os.getpid(), signal.SIGINT))
+    interrupter.start()
+    out = tmp_path / ("out.png" if command == "colorize" else "results")
+    args = [command, str(line), "-o", str(out), "--model", str(model_path)]
+    if command == "colorize":
+        args += ["--hints", str(hints)]
+    code = main(args)
+    interrupter.join()
+    assert running.is_set() and code == 130
+    assert ended_by_cancel == [True]  # the pass was cancelled while it ran, not interrupted after it
+    assert "interrupted" in capsys.readouterr().err
+    assert not out.exists() or not any(out.iterdir())
+    assert not list(tmp_path.rglob("*.part"))
