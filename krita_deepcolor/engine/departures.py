@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 
 from .imaging import INK_THRESHOLD
-from .regions import find_regions, flood_keys, hint_seeds, open_outline_radius
+from .regions import _lab, find_regions, flood_keys, hint_seeds, open_outline_radius
 
 DECISION_FILE = Path(__file__).with_name("departures.json")
 KINDS = ("clear", "recolour", "fill")
@@ -111,11 +111,10 @@ class Units:
     forbidden: np.ndarray  # (n,) bool: a fill the background rule forbids
 
 
-def _lab(rgba8: np.ndarray) -> np.ndarray:
-    """uint8 RGBA (..., 4) over white -> CIE Lab float32 (..., 3)."""
+def _lab_over_white(rgba8: np.ndarray) -> np.ndarray:
+    """(n, 4) uint8 RGBA over white -> (n, 3) CIE Lab float32."""
     unit = rgba8.astype(np.float32) * np.float32(1 / 255)
-    rgb = unit[..., :3] * unit[..., 3:] + (1 - unit[..., 3:])
-    return cv2.cvtColor(np.ascontiguousarray(rgb.reshape(-1, 1, 3)), cv2.COLOR_RGB2Lab).reshape(rgb.shape)
+    return _lab(unit[:, :3] * unit[:, 3:] + (1 - unit[:, 3:]))
 
 
 WHITE_LAB = np.array([100.0, 0.0, 0.0], np.float32)
@@ -183,12 +182,12 @@ def find_units(line8: np.ndarray, hint: np.ndarray, flood: np.ndarray, proposal:
     else:
         to_stroke = np.full(n, float(np.hypot(height, width)))
 
-    flood_lab, proposal_lab = _lab(flood[inside]), _lab(proposal[inside])  # (unit pixels only)
+    flood_lab, proposal_lab = _lab_over_white(flood[inside]), _lab_over_white(proposal[inside])  # unit pixels
     flood_colour = np.stack([unit_mean(flood_lab[:, c]) for c in range(3)], 1)
     proposal_colour = np.stack([unit_mean(proposal_lab[:, c]) for c in range(3)], 1)
     rows, columns = np.nonzero(inside)  # the network's nearest sample to each unit pixel
     sampled = network[rows * network.shape[0] // height, columns * network.shape[1] // width]
-    network_lab = cv2.cvtColor(np.ascontiguousarray(sampled, np.float32)[:, None], cv2.COLOR_RGB2Lab)[:, 0]
+    network_lab = _lab(sampled)
     network_colour = np.stack([unit_mean(network_lab[:, c]) for c in range(3)], 1)
     first_rgb = proposal.reshape(-1, 4)[first].astype(np.int64)
     proposal_packed = first_rgb[:, 0] << 16 | first_rgb[:, 1] << 8 | first_rgb[:, 2]
