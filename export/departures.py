@@ -35,13 +35,13 @@ from krita_deepcolor.engine import Options, catalog, colorize
 from krita_deepcolor.engine.departures import FEATURES, KINDS, Decision, find_units, flood_answer
 from krita_deepcolor.engine.imageio import read_image
 from krita_deepcolor.engine.imaging import as_rgba
-from krita_deepcolor.engine.plan import estimate_line_width
 from krita_deepcolor.engine.regions import gap_radius
 
 from .data import streamline
 from .data.halves import HALVES, half_of, source_of
 from .data.hints import benchmark_hints
 from .data.sources import DEFAULT_DATASET, DEFAULT_STREAMLINE_DATASET
+from .quality import over_white
 
 EXACT_LINES = ("svg-strokes", "exact")
 VALIDATION_ONLY = (streamline.SOURCE,)
@@ -85,22 +85,20 @@ def units_of(sample_id: str, folder: Path) -> list[dict]:
     colour = as_rgba(read_image(folder / f"{sample_id}.color.png"))
     line8 = read_image(folder / f"{sample_id}.line.png")
     line8 = line8 if line8.ndim == 2 else line8[:, :, 0]
-    alpha = colour[:, :, 3:4].astype(np.float32) / 255
-    truth = colour[:, :, :3].astype(np.float32) / 255 * alpha + (1 - alpha)
+    truth = over_white(colour)
     scored = line8 >= 128
 
     def error(rgba):
-        unit = rgba.astype(np.float32) / 255
-        over = unit[:, :, :3] * unit[:, :, 3:] + (1 - unit[:, :, 3:])
-        return ((over - truth) ** 2).sum(axis=2) * scored
+        return ((over_white(rgba) - truth) ** 2).sum(axis=2) * scored
 
     records = []
     for regime, given, hint8 in benchmark_hints(sample_id, colour, line8):
         result = colorize(_model, given, hint8, Options(proposal_only=True))
         proposal = result.rgba
-        line_width = estimate_line_width(given)
         flood = flood_answer(given, hint8, None)
-        units = find_units(given, hint8, flood, proposal, result.network, gap_radius(line_width), line_width)
+        # (at these sizes the finishing works at the canvas size: the widths are the engine's own)
+        units = find_units(given, hint8, flood, proposal, result.network, gap_radius(result.line_width),
+                           result.line_width)
         flood_error = error(flood)
         gain = flood_error - error(proposal)
         n = len(units.kinds)
