@@ -71,6 +71,19 @@ def closing_radius(gap: int, scale: float) -> int:
     return math.ceil(gap * scale / 2 - 1e-9) if gap > 0 else 0
 
 
+def auto_gap(canvas: tuple[int, int], line_width: float | None) -> tuple[int, float]:
+    """(radius at the finishing's size, that size's scale) that Auto closes gaps with: about one
+    line width."""
+    scale = finish_size(canvas, line_width)[0] / canvas[0]
+    return gap_radius(line_width * scale if line_width else None), scale
+
+
+def auto_gap_size(canvas: tuple[int, int], line_width: float | None) -> int:
+    """The widest gap, in canvas pixels, that Auto closes on a canvas of this size."""
+    radius, scale = auto_gap(canvas, line_width)
+    return round(2 * radius / scale)
+
+
 def finish_size(canvas: tuple[int, int], line_width: float | None) -> tuple[int, int]:
     """(h, w) the hybrid finishing finds regions at: at most FINISH_MAX_SIDE, lines about
     FINISH_LINE_WIDTH wide, never below FINISH_MIN_SIDE."""
@@ -91,7 +104,7 @@ def hybrid_finish(line: np.ndarray, hint8: np.ndarray | None, hint_finish: np.nd
     finish = finish_size(canvas, line_width)
     scale = finish[0] / canvas[0]
     if options.close_gaps is None:
-        radius = gap_radius(line_width * scale if line_width else None)
+        radius = auto_gap(canvas, line_width)[0]
     else:
         radius = closing_radius(options.close_gaps, scale)
     line_finish = shrink_lines(line, *finish)

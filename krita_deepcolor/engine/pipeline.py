@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from .errors import InputError
-from .finish import draw_lines, finish_size, hybrid_finish, upsample_colors
+from .finish import auto_gap_size, draw_lines, finish_size, hybrid_finish, upsample_colors
 from .flats import Palette
 from .imaging import (
     as_rgba,
@@ -215,8 +215,15 @@ def _preview(model: Model, line: np.ndarray, hint_rgba: np.ndarray | None, clear
         return straight_rgba8(premultiplied(strokes[:covered[0], :covered[1]]), *small)
     small_line = shrink_lines(line[:covered[0], :covered[1]], *small)
     small_hint, small_clear = shrink(hint_rgba), shrink(clear_rgba)
+    small_options, gap_size = replace(options, preview_side=None), None
+    if options.finishing == "hybrid":
+        # Gap sizes are canvas pixels, and Auto chooses as a full run does, on the canvas itself
+        gap_size = options.close_gaps
+        if gap_size is None:
+            gap_size = auto_gap_size(canvas, estimate_line_width(line) if options.match_line_width else None)
+        small_options = replace(small_options, close_gaps=round(gap_size / factor))
     seconds["prepare"] = time.perf_counter() - clock
-    result = colorize(model, small_line, small_hint, replace(options, preview_side=None), report, cancel,
+    result = colorize(model, small_line, small_hint, small_options, report, cancel,
                       clear_rgba=small_clear, partial=partial)
     clock = time.perf_counter()
     rgba = np.empty(canvas + (4,), np.uint8)
@@ -228,4 +235,4 @@ def _preview(model: Model, line: np.ndarray, hint_rgba: np.ndarray | None, clear
     seconds["finish"] += time.perf_counter() - clock
     return Result(rgba=rgba, plan=result.plan, provider=result.provider,
                   line_width=None if result.line_width is None else result.line_width * factor,
-                  seconds=seconds, gap_size=None if result.gap_size is None else result.gap_size * factor)
+                  seconds=seconds, gap_size=gap_size)

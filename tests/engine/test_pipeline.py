@@ -172,3 +172,12 @@ def test_a_selection_one_pixel_wide_takes_its_hint(model, shape):
     hint = np.zeros(shape + (4,), np.uint8)
     hint[0, 0] = (255, 0, 0, 255)
     assert tuple(colorize(model, line, hint, partial=True).rgba[0, 0]) == (255, 0, 0, 255)
+
+
+def test_a_preview_closes_gaps_as_wide_as_a_full_run_with_auto_gaps(model):
+    """Auto picks the gap size on the canvas for a preview too, not on its shrunk copy."""
+    line, hints = line_art(1200, 1600, thickness=5), hint_layer(1200, 1600, box=(100, 100, 300, 300))
+    full = colorize(model, line, hints, Options())
+    preview = colorize(model, line, hints, Options(preview_side=256))
+    assert full.gap_size is not None and preview.gap_size == full.gap_size
+    assert colorize(model, line, hints, Options(preview_side=256, close_gaps=12)).gap_size == 12
