@@ -1,7 +1,7 @@
-"""The raw-output quality of issue 11, on whole validation pictures: what the network itself
-paints, before the engine's finishing.
+"""Raw-output quality on whole validation pictures: what the network itself paints, before the
+engine's finishing.
 
-    python -m export.quality models/deepcolor-stroke-v0.onnx [RUN ...] [--data DATASET] [--limit N]
+    python -m export.quality models/pix2pix-flood-v1.onnx [RUN ...] [--data DATASET] [--limit N]
     python -m export.quality --curve RUN      # the learning curve the trainer logged
 
 For each validation pair (true line layer + true colours, stored size): the model colours the
@@ -41,7 +41,7 @@ from .data.halves import HALVES, half_of
 from .data.sources import DEFAULT_DATASET
 
 DELTA_E = 10.0
-HINT_SEED_STRIDE = 7919  # seeds: index * 7919 + len(regime name), fixed since session 5
+HINT_SEED_STRIDE = 7919  # seeds: index * 7919 + len(regime name), fixed: every run draws the same strokes
 SPARSE_REGIONS = 3  # the quality benchmark's sparse regime
 
 
@@ -221,7 +221,7 @@ def curve(run) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m export.quality",
-                                     description="Raw-output quality (issue 11) of ONNX files or runs.")
+                                     description="Raw-output quality of ONNX files or runs.")
     parser.add_argument("models", nargs="*", help="ONNX files or training run folders / checkpoints")
     parser.add_argument("--curve", metavar="RUN", help="print the learning curve RUN logged, and stop")
     parser.add_argument("--data", default=str(DEFAULT_DATASET))

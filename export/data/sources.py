@@ -1,7 +1,8 @@
 """The Debian packages training data may come from, and which files in each are art.
 
-One entry per package: the project's design notes name them; adding one is a decision made in an issue
-(issue 11 added the card decks and KTuberling's pieces). Counts in the notes: the build at 384 px.
+One entry per package: the project's design notes name them, and adding one is a deliberate decision
+(the card decks and KTuberling's pieces were added after the first models). Counts in the notes: the
+build at 384 px.
 """
 
 from __future__ import annotations

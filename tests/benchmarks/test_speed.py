@@ -12,7 +12,7 @@ MODELS = Path(__file__).resolve().parents[2] / "models"
 
 
 def test_the_torch_column_builds_the_given_models_architecture():
-    flood_model = str(MODELS / "pix2pix-flood-v0.onnx")
+    flood_model = str(MODELS / "pix2pix-flood-v1.onnx")
     architecture = speed._architecture_of(flood_model)
     assert architecture == {"variant": "pix2pix-stroke", "width": 24, "depth": 6, "hints": "strokes",
                             "propagation": "16:32,8:16,4:16,2:8"}
@@ -23,5 +23,5 @@ def test_the_torch_column_builds_the_given_models_architecture():
 def test_a_depth_6_model_is_timed_at_its_own_size_multiple(monkeypatch):
     monkeypatch.setattr(speed, "REPEATS", 1)
     # 64 is a multiple of 2**6 but not of the default architecture's 2**7
-    timed = speed.child_torch(str(MODELS / "pix2pix-flood-v0.onnx"), 64)
+    timed = speed.child_torch(str(MODELS / "pix2pix-flood-v1.onnx"), 64)
     assert timed["seconds"] > 0 and timed["peak_mb"] > 0

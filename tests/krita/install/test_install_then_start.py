@@ -1,4 +1,4 @@
-"""Issue 4's "done when", end to end: `python3 installer.py` on a fresh profile, then starting Krita
+"""The installer end to end: `python3 installer.py` on a fresh profile, then starting Krita
 shows the Deepcolor docker and the plugin's actions under Tools > Scripts.
 
 Runs outside Krita (tests/krita/run.sh, suite "install"): the real installer, then the real Krita GUI
