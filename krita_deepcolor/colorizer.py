@@ -38,7 +38,8 @@ from .palettes import load_palette, palette_names
 from .picking import AUTO, pick_clear, pick_layers, picker_entries
 from .preview import PreviewScheduler
 from .qt import QObject, QTimer, Signal
-from .results import PREVIEW, RESULT, add_result, replaced_result, result_name, update_preview
+from .registry import PREVIEW, RESULT
+from .results import add_result, replaced_result, result_name, set_aside_painted, update_preview
 from .settings import Settings
 from .stroke_ends import StrokeEnds
 
@@ -147,6 +148,8 @@ class Colorizer(QObject):
             self._stroke_ends.watch(self.settings.live_preview)
             if self.settings.live_preview:
                 self._watch.start()
+            elif self._current is not None and self._current.kind == PREVIEW:
+                self.worker.cancel()
             elif not self.busy:
                 self._watch.stop()
         self.changed.emit()
@@ -319,6 +322,8 @@ class Colorizer(QObject):
         """Write a finished run into its document; returns (status message, layer added)."""
         if self._closed_while_running or not is_open(request.doc):
             return f"'{request.doc_name}' was closed while colouring: nothing was added.", False
+        if request.kind == PREVIEW and not self.settings.live_preview:
+            return "Live preview is off.", False  # turned off while this one ran: it never lands
         if outcome.cancelled:
             return "Cancelled: nothing was added.", False
         if outcome.error:
@@ -331,12 +336,14 @@ class Colorizer(QObject):
             return (f"The line-art layer '{request.inputs.line_name}' was deleted while colouring: "
                     "nothing was added."), False
         name = result_name(request.entry.name, request.kind)
+        kept = []
         try:
             if request.kind == PREVIEW:
                 node = update_preview(request.doc, line, coloured.content, name, coloured.origin, self._shown)
                 self._shown = (node_id(node), coloured.origin, coloured.content)
             else:
                 self._shown = None  # the result replaces the preview layer
+                kept = set_aside_painted(request.doc, line)
                 node = add_result(request.doc, line, coloured.content, name, origin=coloured.origin)
         except EngineError as exc:
             return str(exc), False
@@ -350,6 +357,8 @@ class Colorizer(QObject):
             message = f"Preview updated ({result.provider}, {seconds:.1f} s)."
         if request.inputs.area is not None:
             message += " Coloured only the selection."
+        for name in kept:
+            message += f" The earlier result had paint of yours: kept as '{name}'."
         if result.gap_size is not None and request.options.close_gaps is None:
             self.auto_gap = result.gap_size
             message += f" Auto closed gaps up to {result.gap_size} px."

@@ -28,6 +28,14 @@ def is_open(doc) -> bool:
     return doc is not None and doc in Krita.instance().documents()
 
 
+def is_idle(doc) -> bool:
+    """Whether Krita has no work queued on the document's image (strokes, updates, undo)."""
+    if not doc.tryBarrierLock():
+        return False
+    doc.unlock()
+    return True
+
+
 def canvas_size(doc) -> tuple[int, int]:
     return doc.width(), doc.height()
 

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from .document import DocumentError, find_node, node_id, walk
-from .results import Registry
+from .registry import Registry
 
 AUTO, NO_HINTS = "auto", "none"  # the layer pickers' choices besides a layer's id
 

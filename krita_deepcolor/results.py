@@ -1,57 +1,26 @@
-"""The layers the plugin adds: bookkeeping, placement, replacing, and the live preview's layer.
+"""The layers the plugin adds: placement, replacing, and the live preview's layer.
 
-Result layers are recognised by bookkeeping, not by name alone: their ids are recorded in a
-document annotation (saved in the .kra), together with the line-art layer they colour. A
-recorded layer still counts as ours only while its name starts with ``RESULT_PREFIX``, so
-renaming a result keeps it from ever being replaced. Replacing is "add the new layer, then
-remove the old ones", both undoable; the new layer goes on the far side of the old one, so a
-single undo (which restores the old layer) shows the previous colouring again. A result split
-into one layer per colour is a group of ours; the colour layers inside it are not recorded.
+Which layers are ours is the document's record (``registry.py``). Replacing is "add the new
+layer, then remove the old ones", each an undo step of its own that ``undo_steps.py`` undoes and
+redoes as one; the new layer goes on the far side of the old one, so that undoing the removals
+shows the previous colouring again. A result split into one layer per colour is a group of
+ours; the colour layers inside it are not recorded. Results painted on by hand are set aside
+instead of replaced, and the layer the artist had active stays active.
 """
 
 from __future__ import annotations
 
-import json
 import time
 
-from .document import DocumentError, find_node, node_id, scratch_document, walk
+from .document import DocumentError, find_node, is_open, node_id, scratch_document, walk
 from .engine.flats import Flats
 from .pixels import write_rgba
-from .qt import QByteArray
+from .qt import QTimer
+from .registry import PREVIEW, RESULT, RESULT_PREFIX, Registry, signature
+from .undo_steps import watch_active_window
 
-RESULT_PREFIX = "Deepcolor"
-ANNOTATION = "krita-deepcolor"
-RESULT, PREVIEW = "result", "preview"
 BEHIND = "behind"  # Krita's blending mode that paints under what is already below in the group
-
-
-class Registry:
-    """The document's record of the layers this plugin added: id -> {line, kind}."""
-
-    def __init__(self, doc):
-        self.doc = doc
-        raw = bytes(doc.annotation(ANNOTATION)) if ANNOTATION in doc.annotationTypes() else b""
-        try:
-            self.layers = json.loads(raw.decode("utf-8")).get("layers", {}) if raw else {}
-        except (ValueError, AttributeError):
-            self.layers = {}  # a damaged record only means old results are not replaced
-
-    def save(self) -> None:
-        data = json.dumps({"version": 1, "layers": self.layers}).encode("utf-8")
-        self.doc.setAnnotation(ANNOTATION, "krita-deepcolor result layers", QByteArray(data))
-
-    def is_ours(self, node) -> bool:
-        return node_id(node) in self.layers and node.name().startswith(RESULT_PREFIX)
-
-    def layers_for(self, line, kinds=(RESULT, PREVIEW)) -> list:
-        """Our layers in the document that colour ``line``."""
-        line_id = node_id(line)
-        return [node for node, _ in walk(self.doc.rootNode())
-                if self.is_ours(node) and self.layers[node_id(node)]["line"] == line_id
-                and self.layers[node_id(node)]["kind"] in kinds]
-
-    def add(self, node, line, kind: str) -> None:
-        self.layers[node_id(node)] = {"line": node_id(line), "kind": kind}
+KEEP_ACTIVE_S, KEEP_ACTIVE_POLL_MS = 0.5, 20  # how long, and how often, the active layer is kept
 
 
 def result_name(model_name: str, kind: str = RESULT) -> str:
@@ -138,6 +107,7 @@ def add_result(doc, line, content, name: str, kind: str = RESULT, origin: tuple[
     """
     registry = Registry(doc)
     replaced = registry.layers_for(line, (RESULT, PREVIEW) if kind == RESULT else (PREVIEW,))
+    active = doc.activeNode()
     scratch = None
     try:
         if isinstance(content, Flats):
@@ -155,12 +125,54 @@ def add_result(doc, line, content, name: str, kind: str = RESULT, origin: tuple[
     finally:
         if scratch is not None:
             scratch.close()
-    registry.add(node, line, kind)
+    doc.waitForDone()  # a group's projection is composited in the background
+    fingerprint = signature(node) if kind == RESULT else ""  # previews are repainted: never "painted"
+    registry.add(node, line, kind, [node_id(old) for old in replaced], fingerprint)
     registry.save()
+    if replaced:
+        watch_active_window()  # so that one undo takes back the add and the removals below
     # Farthest first: the last removal is the one a single undo brings back, the closest one.
     for old in reversed(_closest_first(line, replaced)):
         old.remove()
+    keep_active(doc, active, node)
     return node
+
+
+def set_aside_painted(doc, line) -> list[str]:
+    """Results of ``line`` that were painted on by hand stop being results, so that no new result
+    replaces them: each is renamed (its new name returned) and left where it is."""
+    registry = Registry(doc)
+    kept = []
+    for node in registry.layers_for(line, (RESULT,)):
+        if registry.painted_by_hand(node):
+            node.setName(f"{node.name()} · painted")
+            registry.forget(node)
+            kept.append(node.name())
+    if kept:
+        registry.save()
+    return kept
+
+
+def keep_active(doc, node, added) -> None:
+    """Keep ``node`` (the layer active before ``added`` was added) the active layer: Krita makes a
+    layer active when it is added, a moment later, and the artist's next stroke would land on it.
+
+    For KEEP_ACTIVE_S the active layer is put back whenever it is ``added`` or inside it; a layer
+    the artist picks meanwhile stays picked."""
+    if node is None:
+        return
+    keep, ours = node_id(node), {node_id(added)} | {node_id(child) for child, _ in walk(added)}
+    deadline = time.monotonic() + KEEP_ACTIVE_S
+
+    def restore(delay_ms: int = KEEP_ACTIVE_POLL_MS):
+        if not is_open(doc) or find_node(doc, keep) is None:
+            return
+        current = doc.activeNode()
+        if current is None or node_id(current) in ours:
+            doc.setActiveNode(node)
+        if time.monotonic() < deadline:
+            QTimer.singleShot(delay_ms, restore)
+    restore(0)  # Krita's own activation comes with the next turn of the event loop
 
 
 def update_preview(doc, line, rgba, name: str, origin: tuple[int, int] = (0, 0), shown=None):

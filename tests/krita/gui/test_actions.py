@@ -7,8 +7,9 @@ import numpy as np
 from krita import Krita
 
 import krita_deepcolor
+from krita_deepcolor.document import node_id
 from krita_deepcolor.extension import ACTION_TEXTS, COLORIZE, COLORIZE_ALL, LIVE_PREVIEW
-from krita_deepcolor.results import Registry
+from krita_deepcolor.registry import Registry
 from tests.krita.helpers import (
     BLUE,
     RED,
@@ -22,9 +23,15 @@ from tests.krita.helpers import (
     stack,
     trigger,
     wait_until,
+    wait_until_idle,
 )
 
 ACTION_FILE = Path(krita_deepcolor.__file__).parent / "krita_deepcolor.action"
+
+
+def active_name(doc) -> str | None:
+    node = doc.activeNode()
+    return node.name() if node is not None else None
 
 
 def declared_shortcuts() -> dict[str, str]:
@@ -53,37 +60,65 @@ def test_actions_are_in_tools_scripts_with_their_default_shortcuts(window):
 def test_colorize_recolour_and_one_undo_brings_back_the_previous_colouring(open_doc, colorizer):
     doc = open_doc(96, 64, name="undo")
     lines, hints = lines_and_hints(doc, colour=RED)
+    make_active(doc, hints)
     hints.setVisible(False)  # hidden hints still count, and the colouring shows in the composite
     spot = hint_point(96, 64)
+    points = [spot, (30, 2), (30, 70)]  # the left box, the paper outside, the right box
+    background = doc.rootNode().childNodes()[0]
+
+    def stack_is(*layers) -> bool:  # by id: both results have the same name within a minute
+        return [node_id(node) for node in doc.rootNode().childNodes()] == [node_id(node) for node in layers]
 
     trigger(COLORIZE)
     wait_until(lambda: not colorizer.busy and Registry(doc).layers_for(lines), 30, "the first colouring")
     first = Registry(doc).layers_for(lines)[0]
-    assert stack(doc.rootNode()) == ["Background", first.name(), "Lines", "Hints"]
+    assert stack_is(background, first, lines, hints)
     wait_until(lambda: composite(doc, *spot)[:3] == RED, 10, "red in the image")
+    before = [composite(doc, *point) for point in points]
+    wait_until(lambda: active_name(doc) == "Hints", 5, "the layer the artist paints on to stay active")
 
     hints.setPixelData(bytes([BLUE[2], BLUE[1], BLUE[0], 255]) * (96 * 20), 0, 22, 96, 20)
     trigger(COLORIZE)
     wait_until(lambda: not colorizer.busy, 30, "the second colouring")
     second = Registry(doc).layers_for(lines)[0]
-    assert stack(doc.rootNode()) == ["Background", second.name(), "Lines", "Hints"]
-    assert first.parentNode() is None
+    assert stack_is(background, second, lines, hints)
     wait_until(lambda: composite(doc, *spot)[:3] == BLUE, 10, "blue in the image")
+    wait_until(lambda: active_name(doc) == "Hints", 5, "the hint layer to stay active")
 
-    trigger("edit_undo")
-    wait_until(lambda: len(stack(doc.rootNode())) == 5, 10, "the undo")
-    assert stack(doc.rootNode()) == ["Background", second.name(), first.name(), "Lines", "Hints"]
-    wait_until(lambda: composite(doc, *spot)[:3] == RED, 10, "the previous colouring to show again")
+    trigger("edit_undo")  # one undo: the previous colouring and the previous stack, exactly
+    wait_until(lambda: stack_is(background, first, lines, hints), 10, "one undo for the previous stack")
+    wait_until_idle(doc)
+    assert [composite(doc, *point) for point in points] == before
 
-    trigger("edit_undo")
-    wait_until(lambda: len(stack(doc.rootNode())) == 4, 10, "the second undo")
-    assert stack(doc.rootNode()) == ["Background", first.name(), "Lines", "Hints"]
-
-    trigger("edit_redo")
-    wait_until(lambda: len(stack(doc.rootNode())) == 5, 10, "the first redo")
-    trigger("edit_redo")
-    wait_until(lambda: stack(doc.rootNode()) == ["Background", second.name(), "Lines", "Hints"], 10, "redo")
+    trigger("edit_redo")  # one redo: the second colouring again
+    wait_until(lambda: stack_is(background, second, lines, hints), 10, "one redo for the second colouring")
     wait_until(lambda: composite(doc, *spot)[:3] == BLUE, 10, "blue again")
+
+    trigger("edit_undo")
+    wait_until(lambda: stack_is(background, first, lines, hints), 10, "the undo")
+    trigger("edit_undo")  # the first colouring goes too: the stack as the artist made it
+    wait_until(lambda: stack_is(background, lines, hints), 10, "two undos")
+
+
+def test_a_result_painted_on_by_hand_is_kept_beside_the_new_one(open_doc, colorizer):
+    doc = open_doc(96, 64, name="painted")
+    lines, hints = lines_and_hints(doc, colour=RED)
+    trigger(COLORIZE)
+    wait_until(lambda: not colorizer.busy and Registry(doc).layers_for(lines), 30, "the first colouring")
+    first = Registry(doc).layers_for(lines)[0]
+    first.setPixelData(bytes([0, 255, 0, 255]) * 16, 2, 2, 4, 4)  # the artist's own touch-up
+    kept = f"{first.name()} · painted"
+    wait_until_idle(doc)
+    trigger(COLORIZE)
+    wait_until(lambda: not colorizer.busy, 30, "the second colouring")
+    second = Registry(doc).layers_for(lines)[0]
+    assert first.parentNode() is not None and first.name() == kept
+    assert stack(doc.rootNode()) == ["Background", kept, second.name(), "Lines", "Hints"]
+    assert f"kept as '{kept}'" in colorizer.status
+    trigger(COLORIZE)  # a result nobody painted on is replaced as before, the painted one stays
+    wait_until(lambda: not colorizer.busy, 30, "the third colouring")
+    third = Registry(doc).layers_for(lines)[0]
+    assert stack(doc.rootNode()) == ["Background", kept, third.name(), "Lines", "Hints"]
 
 
 def test_colorize_uses_the_active_layer_when_no_layer_is_named_like_line_art(open_doc, colorizer):

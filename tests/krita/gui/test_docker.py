@@ -10,7 +10,7 @@ from PyQt5.QtWidgets import QApplication
 
 from krita_deepcolor.engine import catalog
 from krita_deepcolor.preview import PREVIEW_QUIET_S
-from krita_deepcolor.results import Registry
+from krita_deepcolor.registry import Registry
 from krita_deepcolor.settings import GROUP, Settings
 from krita_deepcolor.ui.docker import DeepcolorDocker
 from tests.krita.helpers import (

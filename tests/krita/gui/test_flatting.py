@@ -4,7 +4,7 @@ the selection, one layer per colour shown at once and replaced in one undo step.
 import numpy as np
 from krita import Krita, Selection
 
-from krita_deepcolor.results import Registry
+from krita_deepcolor.registry import Registry
 from krita_deepcolor.settings import GROUP, Settings
 from tests.krita.helpers import (
     BLUE,
@@ -16,6 +16,7 @@ from tests.krita.helpers import (
     hint_spot,
     line_art,
     make_active,
+    stack,
     trigger,
     wait_until,
     wait_until_idle,
@@ -88,13 +89,14 @@ def test_one_layer_per_colour_shows_at_once_and_one_undo_brings_the_previous_col
     wait_until(lambda: composite(doc, *left)[:3] == GREEN and composite(doc, *right)[:3] == GREEN, 10,
                "the group to show without any refresh")
 
+    before = stack(doc.rootNode())
     trigger("edit_undo")
-    wait_until_idle(doc)
-    wait_until(lambda: composite(doc, *right)[:3] == BLUE, 10, "one undo to show the previous colouring")
-    trigger("edit_undo")
+    wait_until(lambda: group.parentNode() is None, 10, "one undo to take the group away")
     wait_until_idle(doc)
     results = Registry(doc).layers_for(lines)
-    assert len(results) == 1 and results[0].type() == "paintlayer", "the second undo takes the group away"
+    assert len(results) == 1 and results[0].type() == "paintlayer"
+    assert stack(doc.rootNode()) == before[:1] + [results[0].name()] + before[2:]
+    wait_until(lambda: composite(doc, *right)[:3] == BLUE, 10, "one undo to show the previous colouring")
 
 
 def test_auto_gaps_shows_its_choice_beside_the_control(open_doc, docker, colorizer):

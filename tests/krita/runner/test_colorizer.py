@@ -12,7 +12,7 @@ from krita_deepcolor.engine import catalog
 from krita_deepcolor.engine.pipeline import Options, colorize
 from krita_deepcolor.picking import NO_HINTS, layer_choices
 from krita_deepcolor.pixels import write_rgba
-from krita_deepcolor.results import Registry
+from krita_deepcolor.registry import Registry
 from krita_deepcolor.settings import OUTPUTS
 from tests import contract_models
 from tests.krita.helpers import (

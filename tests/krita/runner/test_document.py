@@ -14,15 +14,8 @@ from krita_deepcolor.picking import (
     layer_choices,
     pick_layers,
 )
-from krita_deepcolor.results import (
-    BEHIND,
-    PREVIEW,
-    RESULT_PREFIX,
-    Registry,
-    add_result,
-    result_name,
-    update_preview,
-)
+from krita_deepcolor.registry import PREVIEW, RESULT_PREFIX, Registry
+from krita_deepcolor.results import BEHIND, add_result, result_name, update_preview
 from tests.krita.helpers import (
     BLUE,
     GREEN,

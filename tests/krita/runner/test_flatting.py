@@ -12,7 +12,7 @@ from krita_deepcolor.engine.flats import hex_name
 from krita_deepcolor.inputs import read_inputs
 from krita_deepcolor.palettes import load_palette, palette_names
 from krita_deepcolor.picking import NO_HINTS, pick_clear, picker_entries, user_layers
-from krita_deepcolor.results import Registry
+from krita_deepcolor.registry import Registry
 from tests.krita.helpers import (
     BLUE,
     RED,

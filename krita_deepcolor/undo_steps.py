@@ -1,0 +1,86 @@
+"""One undo, or one redo, per colouring.
+
+Krita's Python API records adding a result and removing each layer it replaces as history steps
+of their own, and offers no way to group them. So after the artist's Undo or Redo (Krita's
+actions: the menu, a shortcut or a toolbar button), once Krita has carried it out, the document
+is looked at: while it stands between the steps of one replacement (``Registry.between_steps``),
+the same action runs again, until the whole replacement is undone or redone. Steps picked in
+the Undo History docker are left as picked.
+"""
+
+from __future__ import annotations
+
+import time
+
+from krita import Krita
+
+from .document import active_document, is_idle, is_open
+from .qt import QObject, QTimer, sip
+from .registry import Registry
+
+UNDO_ACTIONS = ("edit_undo", "edit_redo")
+POLL_MS = 10  # how often the document is checked for the undo being carried out
+GIVE_UP_S = 10.0  # a document busy this long (a long filter) is left between the steps
+MAX_STEPS = 32  # at most this many steps run for one press: never a loop
+
+
+class WholeReplacements(QObject):
+    """Watches Krita's Undo and Redo actions and completes a replacement each one stops inside."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._watched = set()
+        self._action = self._doc = None
+        self._deadline = 0.0
+        self._steps = 0
+        self._repeating = False
+        self._timer = QTimer(self)
+        self._timer.setInterval(POLL_MS)
+        self._timer.timeout.connect(self._check)
+
+    def watch(self, action) -> None:
+        """Follow ``action`` (a window's Undo or Redo); each action once."""
+        if action is None or sip.unwrapinstance(action) in self._watched:
+            return
+        self._watched.add(sip.unwrapinstance(action))
+        action.triggered.connect(lambda *_: self._acted(action))
+
+    def _acted(self, action) -> None:
+        doc = active_document()
+        if doc is None:
+            return
+        if not self._repeating:
+            self._steps = 0  # the artist pressed it: a new run of steps
+        self._action, self._doc = action, doc
+        self._deadline = time.monotonic() + GIVE_UP_S
+        self._timer.start()
+
+    def _check(self) -> None:
+        doc = self._doc
+        if not is_open(doc) or time.monotonic() > self._deadline:
+            self._timer.stop()
+            return
+        if not is_idle(doc):
+            return  # Krita is still carrying the step out (and ignores undo meanwhile)
+        self._timer.stop()
+        if self._steps >= MAX_STEPS or doc != active_document() or not Registry(doc).between_steps():
+            return
+        self._steps += 1
+        self._repeating = True
+        try:
+            self._action.trigger()
+        finally:
+            self._repeating = False
+
+
+_whole_replacements = None
+
+
+def watch_active_window() -> None:
+    """Follow the Undo and Redo of the active window (each window has its own; they are only
+    certain to exist once it shows a document, so this is called as a replacement is made)."""
+    global _whole_replacements
+    if _whole_replacements is None:
+        _whole_replacements = WholeReplacements(Krita.instance())
+    for name in UNDO_ACTIONS:
+        _whole_replacements.watch(Krita.instance().action(name))
