@@ -17,6 +17,7 @@ from .batch import Batch
 from .document import (
     DocumentError,
     active_document,
+    document_key,
     document_name,
     find_node,
     is_grey,
@@ -44,6 +45,8 @@ from .settings import Settings
 from .stroke_ends import StrokeEnds
 
 WATCH_MS = 250  # how often a running job's document and the live preview's layers are checked
+READY = "Ready."
+REMEMBERED = 200  # status messages kept for the status line of each document
 
 
 @dataclass
@@ -92,7 +95,8 @@ class Colorizer(QObject):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.settings = Settings.load()
-        self.status = "Ready."
+        self.status = READY
+        self._said = []  # (message, document key or None, id of the layer it describes or None)
         self.progress = 0  # percent
         self.provider = ""  # what the last run really used: "CPU" or "CUDA"
         self.summary = ""  # the last batch's summary
@@ -124,6 +128,34 @@ class Colorizer(QObject):
     @property
     def busy(self) -> bool:
         return self.worker.busy or self._delivering
+
+    def status_line(self) -> str:
+        """What the status line says for the active document: the work running, else the newest
+        message about this document (or about none in particular), passing over results that are
+        gone (undone, deleted) to the newest one still there."""
+        doc = active_document()
+        if self.busy or self._batch is not None or doc is None:
+            return self.status
+        key = document_key(doc)
+        newest = True  # among this document's messages
+        for position, (message, about, layer) in enumerate(reversed(self._said)):
+            if about is None and position == 0:
+                return message  # about no document in particular, and nothing happened since
+            if about != key:
+                continue
+            if (layer is None and newest) or (layer is not None and find_node(doc, layer) is not None):
+                return message
+            newest = False
+        return READY
+
+    def _say(self, message: str, doc=None, layer: str | None = None) -> None:
+        """Announce a run's (or a refusal's) last word, and remember it for ``status_line``."""
+        self._remember(message, doc, layer)
+        self._announce(message, 0)
+
+    def _remember(self, message: str, doc=None, layer: str | None = None) -> None:
+        self._said.append((message, None if doc is None or not is_open(doc) else document_key(doc), layer))
+        del self._said[:-REMEMBERED]
 
     def _announce(self, status: str | None = None, progress: int | None = None) -> None:
         if status is not None:
@@ -163,7 +195,7 @@ class Colorizer(QObject):
             self._entries = catalog.find_models([self.settings.user_models_dir()])
             _, problem = self._choose_model(self._entries)
             if problem and not self.busy:
-                self._announce(problem)
+                self._say(problem)
         return self._entries
 
     def current_model(self) -> catalog.ModelEntry:
@@ -183,13 +215,13 @@ class Colorizer(QObject):
             return False
         doc = doc or active_document()
         if doc is None:
-            self._announce("Open a document first.")
+            self._say("Open a document first.")
             return False
         self.summary = ""
         try:
             request = self._prepare(doc, *self.picks, RESULT)
         except EngineError as exc:
-            self._announce(str(exc))
+            self._say(str(exc), doc)
             return False
         return self._start(request)
 
@@ -199,7 +231,7 @@ class Colorizer(QObject):
             return False
         docs = open_documents()
         if not docs:
-            self._announce("No document is open.")
+            self._say("No document is open.")
             return False
         self._batch = Batch.of(docs)
         self.summary = ""
@@ -294,21 +326,22 @@ class Colorizer(QObject):
             log(f"{outcome.error}\n{outcome.details}")
         self._delivering = True  # refuse new work until the result is in the document
         try:
-            message, added = self._deliver(request, outcome)
+            message, layer = self._deliver(request, outcome)
         except Exception as exc:  # noqa: BLE001 - a bug must not become a modal dialog mid-batch
             log(f"writing the result failed:\n{traceback.format_exc()}")
-            message, added = f"unexpected error while adding the layer: {type(exc).__name__}: {exc}", False
+            message, layer = f"unexpected error while adding the layer: {type(exc).__name__}: {exc}", None
         finally:
             self._delivering = False
             self._current = None
         if request.kind == PREVIEW:
             if self._queued is None:  # a preview that gave way to a full run stays quiet
-                self._announce(message, 0)
+                self._say(message, request.doc, layer)
         elif self._batch is not None:
-            self._batch.finished(request.doc_name, added, message)
+            self._batch.finished(request.doc_name, layer is not None, message)
+            self._remember(message, request.doc, layer)
             self._next_in_batch()
         else:
-            self._announce(message, 0)
+            self._say(message, request.doc, layer)
         if self._queued is not None:
             queued, self._queued = self._queued, None
             self._start(queued)
@@ -318,41 +351,48 @@ class Colorizer(QObject):
             self._stroke_waiting = False
             self.stroke_ended()
 
-    def _deliver(self, request: Request, outcome: Outcome) -> tuple[str, bool]:
-        """Write a finished run into its document; returns (status message, layer added)."""
+    def _deliver(self, request: Request, outcome: Outcome) -> tuple[str, str | None]:
+        """Write a finished run into its document; returns (status message, id of the layer added
+        or None)."""
         if self._closed_while_running or not is_open(request.doc):
-            return f"'{request.doc_name}' was closed while colouring: nothing was added.", False
+            return f"'{request.doc_name}' was closed while colouring: nothing was added.", None
         if request.kind == PREVIEW and not self.settings.live_preview:
-            return "Live preview is off.", False  # turned off while this one ran: it never lands
+            return "Live preview is off.", None  # turned off while this one ran: it never lands
         if outcome.cancelled:
-            return "Cancelled: nothing was added.", False
+            return "Cancelled: nothing was added.", None
         if outcome.error:
-            return outcome.error, False
+            return outcome.error, None
         coloured: Coloured = outcome.value
         result = coloured.result
         self.provider = result.provider
         line = find_node(request.doc, request.inputs.line_id)
         if line is None:
             return (f"The line-art layer '{request.inputs.line_name}' was deleted while colouring: "
-                    "nothing was added."), False
+                    "nothing was added."), None
         name = result_name(request.entry.name, request.kind)
         kept = []
         try:
             if request.kind == PREVIEW:
-                node = update_preview(request.doc, line, coloured.content, name, coloured.origin, self._shown)
+                node = update_preview(request.doc, line, coloured.content, name, coloured.origin, self._shown,
+                                      request.inputs.line_hides)
                 self._shown = (node_id(node), coloured.origin, coloured.content)
             else:
                 self._shown = None  # the result replaces the preview layer
                 kept = set_aside_painted(request.doc, line)
-                node = add_result(request.doc, line, coloured.content, name, origin=coloured.origin)
+                node = add_result(request.doc, line, coloured.content, name, origin=coloured.origin,
+                                  over_paper=request.inputs.line_hides)
         except EngineError as exc:
-            return str(exc), False
+            return str(exc), None
         seconds = sum(result.seconds.values())
         what = f"'{layer_name(node)}'"
         if request.split:
             count = len(coloured.content.flats)
             what = f"{what} with {count} colour layer{'s' if count != 1 else ''}"
-        message = f"Added {what} under '{layer_name(line)}' ({result.provider}, {seconds:.1f} s)."
+        where = "over" if request.inputs.line_hides else "under"
+        message = f"Added {what} {where} '{layer_name(line)}' ({result.provider}, {seconds:.1f} s)."
+        if request.inputs.line_hides:
+            message += (f" '{layer_name(line)}' is opaque paper, which would hide colours under it: "
+                        "the colours lie over it in Multiply mode.")
         if request.kind == PREVIEW:
             message = f"Preview updated ({result.provider}, {seconds:.1f} s)."
         if request.inputs.area is not None:
@@ -364,7 +404,7 @@ class Colorizer(QObject):
             message += f" Auto closed gaps up to {result.gap_size} px."
         if is_grey(request.doc):
             message += " Grey image: convert it to RGB (Image ▸ Convert Image Color Space) to see colours."
-        return message, True
+        return message, node_id(node)
 
     def _next_in_batch(self) -> bool:
         batch = self._batch
@@ -381,7 +421,7 @@ class Colorizer(QObject):
     def _finish_batch(self) -> None:
         batch, self._batch = self._batch, None
         self.summary = batch.summary()
-        self._announce(self.summary.splitlines()[0], 0)
+        self._say(self.summary.splitlines()[0])
 
     # ---- watching: documents closed mid-run, and the live preview
 
@@ -423,5 +463,5 @@ class Colorizer(QObject):
         try:
             return self._start(self._prepare(doc, *self.picks, PREVIEW))
         except EngineError as exc:
-            self._announce(f"Preview: {exc}")
+            self._say(f"Preview: {exc}", doc)
             return False

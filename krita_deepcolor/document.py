@@ -24,6 +24,11 @@ def node_id(node) -> str:
     return node.uniqueId().toString()
 
 
+def document_key(doc) -> str:
+    """What tells documents apart: each wrapper Krita hands out for one document gives the same."""
+    return node_id(doc.rootNode())
+
+
 def is_open(doc) -> bool:
     return doc is not None and doc in Krita.instance().documents()
 

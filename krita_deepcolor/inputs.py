@@ -11,6 +11,9 @@ from .document import DocumentError, canvas_size, node_id, selection_bounds, sel
 from .engine.imaging import line_art_problem
 from .pixels import content_rect, read_rgba
 
+NORMAL = "normal"  # Krita's id of the normal blending mode
+OPAQUE_PAPER_SHARE = 0.9  # line art opaque over this much of the canvas is paper: it hides results
+
 
 @dataclass
 class Inputs:
@@ -27,6 +30,7 @@ class Inputs:
     area: tuple[int, int, int, int] | None = None  # (x, y, w, h) coloured; None: the whole canvas
     coverage: object | None = None  # (h, w) uint8 over ``area``, 255 = selected
     previous_rgba: object | None = None  # the earlier result over the canvas, kept outside the selection
+    line_hides: bool = False  # the line art is opaque paper in the normal mode: it hides what is under it
 
 
 def selected_area(doc):
@@ -70,7 +74,17 @@ def read_inputs(doc, line, hint, clear=None, previous=None) -> Inputs:
         previous_rgba = read_rgba(previous, width, height, content_only=True)
     return Inputs(line_rgba, _strokes(hint, width, height, box, "hint"), node_id(line), line.name(),
                   clear_rgba=_strokes(clear, width, height, box, "keep-clear"), area=area,
-                  coverage=coverage, previous_rgba=previous_rgba)
+                  coverage=coverage, previous_rgba=previous_rgba,
+                  line_hides=hides_what_is_under(line, line_rgba))
+
+
+def hides_what_is_under(line, line_rgba) -> bool:
+    """Whether the line-art layer is paper (as a scan is: opaque nearly everywhere) in Krita's
+    normal mode, so that a result placed under it would not show."""
+    if line.blendingMode() != NORMAL or line.opacity() < 255:
+        return False
+    opaque = cv2.countNonZero(cv2.compare(cv2.extractChannel(line_rgba, 3), 250, cv2.CMP_GE))
+    return opaque >= OPAQUE_PAPER_SHARE * line_rgba.shape[0] * line_rgba.shape[1]
 
 
 def _strokes(node, width: int, height: int, box, what: str):

@@ -20,6 +20,7 @@ from .registry import PREVIEW, RESULT, RESULT_PREFIX, Registry, signature
 from .undo_steps import watch_active_window
 
 BEHIND = "behind"  # Krita's blending mode that paints under what is already below in the group
+MULTIPLY = "multiply"
 KEEP_ACTIVE_S, KEEP_ACTIVE_POLL_MS = 0.5, 20  # how long, and how often, the active layer is kept
 
 
@@ -29,16 +30,20 @@ def result_name(model_name: str, kind: str = RESULT) -> str:
     return f"{RESULT_PREFIX} · {model_name} · {time.strftime('%H:%M')}"
 
 
-def _placement(line, replaced_ids: set[str]):
+def _placement(line, replaced_ids: set[str], over_paper: bool = False):
     """Where a new result goes: (node to add it above, blending mode).
 
     Right under the line art, beneath any results it replaces, so that undoing their removal
     shows them on top again. When nothing lies below (the line art is the lowest layer of its
     group), the layer goes above the line art with the "behind" mode, which looks the same.
+    ``over_paper``: the line art is opaque paper, which would hide anything under it; the layer
+    goes right above it in the "multiply" mode, which shows the colours and keeps the lines dark.
     """
     siblings = line.parentNode().childNodes()  # bottom to top
     ids = [node_id(node) for node in siblings]
     index = ids.index(node_id(line))
+    if over_paper:
+        return line, MULTIPLY
 
     def replaced(position: int, behind: bool) -> bool:
         return ids[position] in replaced_ids and (siblings[position].blendingMode() == BEHIND) == behind
@@ -96,14 +101,16 @@ def _colour_group(doc, name: str, flats: Flats, origin: tuple[int, int]):
     return group.duplicate(), scratch
 
 
-def add_result(doc, line, content, name: str, kind: str = RESULT, origin: tuple[int, int] = (0, 0)):
+def add_result(doc, line, content, name: str, kind: str = RESULT, origin: tuple[int, int] = (0, 0),
+               over_paper: bool = False):
     """Add ``content`` as a new layer colouring ``line``, replacing earlier ones; returns the layer.
 
     ``content``: an RGBA array placed at ``origin`` on the canvas, or ``Flats`` (one colour per
     layer) that become a group of layers, one per colour. A result replaces earlier results and
     previews of the same line art; a preview replaces earlier previews. The pixels are set (and
     a group filled) before the layer is inserted: setting pixels is not undoable, inserting is,
-    so that inserting and removing the old layers are all the history holds.
+    so that inserting and removing the old layers are all the history holds. ``over_paper``:
+    the line art hides what lies under it (``_placement``).
     """
     registry = Registry(doc)
     replaced = registry.layers_for(line, (RESULT, PREVIEW) if kind == RESULT else (PREVIEW,))
@@ -115,7 +122,7 @@ def add_result(doc, line, content, name: str, kind: str = RESULT, origin: tuple[
         else:
             node = doc.createNode(name, "paintlayer")
             write_rgba(node, content, origin)
-        above, mode = _placement(line, {node_id(old) for old in replaced})
+        above, mode = _placement(line, {node_id(old) for old in replaced}, over_paper)
         if mode:
             node.setBlendingMode(mode)
         if not line.parentNode().addChildNode(node, above):
@@ -175,7 +182,8 @@ def keep_active(doc, node, added) -> None:
     restore(0)  # Krita's own activation comes with the next turn of the event loop
 
 
-def update_preview(doc, line, rgba, name: str, origin: tuple[int, int] = (0, 0), shown=None):
+def update_preview(doc, line, rgba, name: str, origin: tuple[int, int] = (0, 0), shown=None,
+                   over_paper: bool = False):
     """Show a live preview: repaint the existing preview layer in place, or add one.
 
     Repainting in place keeps previews out of the undo history, so each undo still takes back
@@ -184,7 +192,7 @@ def update_preview(doc, line, rgba, name: str, origin: tuple[int, int] = (0, 0),
     """
     existing = Registry(doc).layers_for(line, (PREVIEW,))
     if not existing:
-        return add_result(doc, line, rgba, name, PREVIEW, origin)
+        return add_result(doc, line, rgba, name, PREVIEW, origin, over_paper)
     node = existing[0]
     same = shown is not None and shown[0] == node_id(node) and tuple(shown[1]) == tuple(origin)
     write_rgba(node, rgba, origin, shown=shown[2] if same else None)

@@ -24,7 +24,7 @@ from ..qt import (
 from ..root import shared_colorizer
 from ..settings import AUTO_GAPS, DEVICES, MAX_GAPS, OUTPUTS, RESOLUTIONS
 
-COVERAGE_MS = 500  # how often the docker looks whether the active document has a selection
+COVERAGE_MS = 500  # how often the docker looks at the active document (selection, undo, switches)
 
 
 class RefreshingComboBox(QComboBox):
@@ -170,7 +170,10 @@ class DeepcolorPanel(QWidget):
         super().hideEvent(event)
 
     def show_coverage(self):
+        """What Colorize will colour, and the status line: both follow the active document, its
+        selection and its undo history, which Krita announces to no plugin."""
         self.coverage.setText(self.colorizer.coverage_text())
+        self.status.setText(self.colorizer.status_line())
 
     # ---- from the colorizer to the widgets
 
@@ -182,7 +185,7 @@ class DeepcolorPanel(QWidget):
         self.cancel_button.setEnabled(busy)
         self.progress.setValue(colorizer.progress)
         self.progress.setVisible(busy)
-        self.status.setText(colorizer.status)
+        self.status.setText(colorizer.status_line())
         self.summary.setText("\n".join(colorizer.summary.splitlines()[1:]))
         self.summary.setVisible(bool(colorizer.summary.count("\n")))
         self.provider_label.setText(f"running on {colorizer.provider}" if colorizer.provider else "")

@@ -26,6 +26,7 @@ from tests.krita.helpers import (
     pixels,
     settle,
     stack,
+    trigger,
     wait_until,
 )
 
@@ -194,3 +195,25 @@ def test_without_onnxruntime_the_docker_loads_and_says_what_to_install(open_doc,
     lines_and_hints(doc)
     assert not colorizer.colorize()
     assert "onnxruntime is not installed" in colorizer.status
+
+
+def test_the_status_line_follows_the_active_document_and_its_undo(window, open_doc, docker, colorizer):
+    panel = docker.panel
+    first = open_doc(96, 64, name="status one")
+    lines_and_hints(first)
+    panel.colorize_button.click()
+    wait_until(lambda: not colorizer.busy, 30, "the colouring")
+    added = colorizer.status
+    assert added.startswith("Added 'Deepcolor"), added
+    wait_until(lambda: panel.status.text() == added, 5, "the docker to show the result")
+
+    open_doc(96, 64, name="status two")  # nothing done here yet
+    wait_until(lambda: panel.status.text() == "Ready.", 5, "the status of the other document")
+    view = next(view for view in window.views() if view.document() == first)
+    view.setVisible()
+    wait_until(lambda: Krita.instance().activeDocument() == first, 10, "the first document to be active")
+    wait_until(lambda: panel.status.text() == added, 5, "the status of the first document again")
+
+    trigger("edit_undo")  # the result is gone: the status line no longer describes it
+    wait_until(lambda: not Registry(first).layers_for(first.rootNode().childNodes()[1]), 10, "the undo")
+    wait_until(lambda: panel.status.text() == "Ready.", 5, "the status to forget the undone result")

@@ -331,3 +331,32 @@ def test_a_stroke_end_previews_and_repaints_the_preview_in_any_colour_space(make
     finally:
         colorizer.update_settings(live_preview=False)
     assert raw(lines, doc) == user_lines
+
+
+@pytest.mark.parametrize("space", ["rgb-u8", "rgb-u16", "cmyk-u8"])
+def test_a_scan_with_white_paper_shows_its_colours(make_doc, colorizer, space):
+    """Opaque paper hides anything under it: the result goes over it in Multiply mode, where the
+    colours show and the lines stay dark; the Lines layer itself is left as it was."""
+    model, depth, profile, _ = SPACES[space]
+    doc = make_doc(96, 64, model, depth, profile)
+    scan = line_art(96, 64)
+    scan[scan[:, :, 3] == 0] = (255, 255, 255, 255)  # the paper of a scanner
+    lines = add_layer(doc, "Lines", scan)
+    add_layer(doc, "Hints", hint_spot(96, 64, RED))
+    before = raw(lines, doc)
+    status = run(colorizer, doc)
+    result = result_layer(doc, lines)
+    assert stack(doc.rootNode()) == ["Background", "Lines", result.name(), "Hints"]
+    assert result.blendingMode() == "multiply" and lines.blendingMode() == "normal"
+    assert "over 'Lines'" in status and "Multiply" in status
+    assert raw(lines, doc) == before
+    doc.waitForDone()
+    image = pixels(doc.rootNode(), doc)
+    row, column = hint_point(96, 64)
+    assert np.abs(image[row, column, :3].astype(int) - RED).max() <= 45, "the colour shows through the paper"
+    assert image[int(0.2 * 64), column, :3].max() < 60, "the lines stay dark"
+    # line art on transparency still gets its result under it
+    clear_lines = add_layer(doc, "Lines 2", line_art(96, 64))
+    colorizer.set_picks(node_id(clear_lines), "auto")
+    run(colorizer, doc)
+    assert result_layer(doc, clear_lines).blendingMode() != "multiply"
