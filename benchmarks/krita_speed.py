@@ -1,6 +1,7 @@
 """Colorize inside real Krita, end to end through the plugin's own code path. Prints one table.
 
     bash benchmarks/krita_speed.sh [--quick] [--sizes 2048² 4096² 7000x10000] [--save-baseline] [--repeats N]
+    bash benchmarks/krita_speed.sh --cancel [--sizes 4096²]
 
 (the wrapper runs ``kritarunner -s benchmarks.krita_speed -f main -- ARGS`` with a reused
 profile). Each run makes a fresh RGBA/U8 document with the bundled example's line art ("Lines")
@@ -26,6 +27,9 @@ resident set just before it (the document with its layers already open); the pea
 before every run through /proc/self/clear_refs.
 The first colouring after Krita starts is reported apart: it loads the model (with the sha256
 check of a shipped model); later runs take the model from the plugin's cache.
+``--cancel`` measures Cancel instead, clicked as the network step and as the finishing step
+start: the seconds from the click to "Cancelled" in the status line, beside the seconds until
+the colouring's thread stopped working (what a Cancel waiting for its work would take).
 Medians of ``--repeats`` runs (3; ``--quick``: 2048² only, 1 run). With ``--save-baseline`` the
 numbers are stored in ``benchmarks/krita_speed_baseline.json``; otherwise every cell shows
 ``now (baseline)`` where the baseline has that case.
@@ -285,6 +289,81 @@ def preview_runs(width: int, height: int, repeats: int, report=print) -> list[di
 QUIET_CPU = 0.05  # Krita counts as idle below this share of one core
 
 
+CANCEL_STEPS = {"network": "running", "finishing": "finishing"}  # step: the progress text that starts it
+CANCELLED = "Cancelled: nothing was added."
+
+
+def cancel_once(width: int, height: int, step: str) -> dict:
+    """Click Colorize, then Cancel as soon as ``step`` starts; seconds from the Cancel click to
+    "Cancelled" in the status line, and to the colouring's thread having stopped working (which
+    is as long as Cancel took while it waited for the thread)."""
+    import threading
+
+    from krita import Krita
+
+    from krita_deepcolor.jobs import WORKER_THREAD
+    from krita_deepcolor.pixels import write_rgba
+
+    doc = Krita.instance().createDocument(width, height, "krita-cancel", "RGBA", "U8", "", 300.0)
+    doc.setBatchmode(True)
+    colorizer = _COLORIZER["instance"]
+    try:
+        for name, rgba in zip(("Lines", "Hints"), canvas(width, height, "thick"), strict=True):
+            node = doc.createNode(name, "paintlayer")
+            write_rgba(node, rgba)
+            doc.rootNode().addChildNode(node, None)
+        doc.waitForDone()
+        _wait_for_krita_idle()
+        if not colorizer.colorize(doc):
+            raise RuntimeError(f"Colorize refused: {colorizer.status}")
+        _wait_until(lambda: CANCEL_STEPS[step] in colorizer.status, 600)
+        clicked = time.perf_counter()
+        colorizer.cancel()
+        _wait_until(lambda: colorizer.status == CANCELLED, 600)
+        shown = time.perf_counter()
+        _wait_until(lambda: not any(thread.name == WORKER_THREAD for thread in threading.enumerate()), 600)
+        stopped = time.perf_counter()
+        if len(doc.rootNode().childNodes()) != 3:
+            raise RuntimeError("a cancelled colouring added a layer")
+        return {"shown": shown - clicked, "stopped": stopped - clicked}
+    finally:
+        doc.setModified(False)
+        doc.close()
+        del doc
+        gc.collect()
+
+
+def measure_cancel(sizes, repeats: int, report=print) -> dict:
+    """{"<size> <step>": median seconds} for Cancel clicked in each step of the colouring."""
+    from krita_deepcolor.colorizer import Colorizer
+    from krita_deepcolor.engine import catalog
+    from krita_deepcolor.settings import Settings
+
+    default = next(entry for entry in catalog.find_models() if entry.default)
+    Settings(model=default.name).save()
+    _COLORIZER["instance"] = colorizer = Colorizer()
+    rows = {}
+    try:
+        colour_once(*SIZES[sizes[0]], "thick")  # the model loaded, as after any first colouring
+        for size in sizes:
+            for step in CANCEL_STEPS:
+                runs = [cancel_once(*SIZES[size], step) for _ in range(repeats)]
+                rows[f"{size} {step}"] = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+                report(f"# cancel in {size} {step}: {rows[f'{size} {step}']}")
+    finally:
+        colorizer.deleteLater()
+        _COLORIZER.clear()
+    return {"model": default.name, "rows": rows}
+
+
+def cancel_table(measured: dict) -> str:
+    lines = ["| canvas and step cancelled in | click to 'Cancelled' s | click to the work stopped s "
+             "(a Cancel that waits for the work) |", "|---|---|---|"]
+    for key, row in measured["rows"].items():
+        lines.append(f"| {key} | {row['shown']:.3f} | {row['stopped']:.3f} |")
+    return "\n".join(lines)
+
+
 def _run_qt(until, timeout: float) -> bool:
     """Run Qt's event loop, blocked in Qt between events as Krita's own loop is (no Python spins
     on the main thread beside the worker), until ``until()`` or ``timeout`` s; whether ``until()``."""
@@ -404,12 +483,22 @@ def run(args: list[str], out=sys.stdout) -> tuple[dict, str]:
     parser.add_argument("--baseline", type=Path, default=BASELINE, help="stored numbers to compare with")
     parser.add_argument("--save-baseline", action="store_true", help="store this run as the baseline")
     parser.add_argument("--json", type=Path, help="also write this run's numbers here")
+    parser.add_argument("--cancel", action="store_true",
+                        help="measure Cancel instead: clicked in the network and in the finishing step "
+                        "(default canvas 4096²)")
     options = parser.parse_args(args)
     sizes = ["2048²"] if options.quick else options.sizes or list(SIZES)
     repeats = options.repeats or (1 if options.quick else 3)
 
     def report(message):
         print(message, file=out, flush=True)
+
+    if options.cancel:
+        measured = measure_cancel(options.sizes or ["4096²"], repeats, report)
+        text = cancel_table(measured)
+        report(f"\nKrita {_krita_version()}, model {measured['model']}, medians of {repeats}, "
+               f"load average {load()}\n\n{text}")
+        return measured, text
 
     load_before = load()
     measured = measure(sizes, repeats, report)

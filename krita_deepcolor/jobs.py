@@ -26,11 +26,18 @@ class Outcome:
     details: str | None = None  # traceback of an unexpected error, for the log
 
 
+WORKER_THREAD = "krita-deepcolor-worker"  # the name of every task's thread
+
 Task = Callable[[Callable[[float, str], None], CancelToken], object]
 
 
 class Worker(QObject):
-    """Runs one task at a time; ``progress`` and ``finished`` are emitted on the main thread."""
+    """Runs one task at a time; ``progress`` and ``finished`` are emitted on the main thread.
+
+    A cancelled task is let go at once: ``finished`` reports it cancelled with the next turn of
+    the event loop, and the task's own thread, told to stop, ends at its next check (an
+    onnxruntime run ends at once) with nothing of it delivered. The next task may start meanwhile.
+    """
 
     progress = Signal(float, str)
     finished = Signal(object)  # Outcome
@@ -39,31 +46,33 @@ class Worker(QObject):
     def __init__(self, parent=None):
         super().__init__(parent)
         self._events = queue.Queue()
-        self._thread = None
-        self._token = None
+        self._token = None  # the running task's; None when idle
         self._reported.connect(self._drain, Qt.QueuedConnection)
 
     @property
     def busy(self) -> bool:
-        return self._thread is not None
+        return self._token is not None
 
     def start(self, task: Task) -> bool:
         """Start ``task(progress, cancel_token)``; False (and nothing started) while busy."""
         if self.busy:
             return False
-        self._token = CancelToken()
-        self._thread = threading.Thread(target=self._run, args=(task, self._token),
-                                        name="krita-deepcolor-worker", daemon=True)
-        self._thread.start()
+        token = self._token = CancelToken()
+        threading.Thread(target=self._run, args=(task, token), name=WORKER_THREAD,
+                         daemon=True).start()
         return True
 
     def cancel(self) -> None:
-        if self._token is not None:
-            self._token.cancel()
+        token = self._token
+        if token is None or token.cancelled:
+            return
+        token.cancel()
+        self._events.put((token, "done", Outcome(cancelled=True)))
+        self._reported.emit()
 
     def _run(self, task: Task, token: CancelToken) -> None:
         def report(fraction, message):
-            self._events.put(("progress", fraction, message))
+            self._events.put((token, "progress", fraction, message))
             self._reported.emit()
         try:
             outcome = Outcome(value=task(report, token))
@@ -74,21 +83,22 @@ class Worker(QObject):
         except Exception as exc:  # noqa: BLE001 - reported in the docker, never as a modal dialog
             outcome = Outcome(error=f"unexpected error: {type(exc).__name__}: {exc}",
                               details=traceback.format_exc())
-        self._events.put(("done", outcome))
+        self._events.put((token, "done", outcome))
         self._reported.emit()
 
     def _drain(self) -> None:
         while True:
             try:
-                event = self._events.get_nowait()
+                token, kind, *event = self._events.get_nowait()
             except queue.Empty:
                 return
-            if event[0] == "progress":
-                self.progress.emit(event[1], event[2])
+            if token is not self._token:
+                continue  # from a task let go: its reports and its result are dropped
+            if kind == "progress":
+                self.progress.emit(*event)
                 continue
-            outcome = event[1]
-            outcome.cancelled = outcome.cancelled or self._token.cancelled
-            self._thread.join()
-            self._thread = self._token = None
+            outcome = event[0]
+            outcome.cancelled = outcome.cancelled or token.cancelled
+            self._token = None
             self.finished.emit(outcome)
             return
