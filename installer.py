@@ -906,9 +906,12 @@ def _report_install_dry_run(plan):
     else:
         say(f"  dependencies: {plan.deps_note}")
     if plan.kritarc_changes:
-        say(f"  would back up kritarc to {plan.kritarc_record['backup']}")
         verb = {"added": "add", "changed": "set"}.get(plan.kritarc_action, plan.kritarc_action)
-        say(f"  would {verb} '{ENABLE_KEY.decode()}=true' in [python] of {profile.kritarc}")
+        if plan.kritarc_before is None:  # Krita has not written one yet: nothing to back up
+            say(f"  would create {profile.kritarc} with '{ENABLE_KEY.decode()}=true' in [python]")
+        else:
+            say(f"  would back up kritarc to {plan.kritarc_record['backup']}")
+            say(f"  would {verb} '{ENABLE_KEY.decode()}=true' in [python] of {profile.kritarc}")
     else:
         say("  kritarc: the plugin is already enabled")
 

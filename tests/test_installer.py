@@ -584,6 +584,14 @@ def test_fresh_profile_without_pykrita_or_kritarc(tmp_path, source):
     assert profile.state() == before
 
 
+def test_dry_run_on_a_profile_without_kritarc_says_it_would_create_one(tmp_path, source):
+    profile = Profile(tmp_path / "p", kritarc=None, other_plugin=False)
+    before = profile.state()
+    done = ok(run_installer(source, *profile.args, "--no-deps", "--dry-run"))
+    assert f"would create {profile.kritarc} with 'enable_krita_deepcolor=true'" in done.output
+    assert "Traceback" not in done.output and profile.state() == before
+
+
 def test_dry_run_changes_nothing(profile, source):
     before = profile.state()
     done = ok(run_installer(source, *profile.args, "--dry-run"))
