@@ -40,6 +40,17 @@ import subprocess
 import sys
 import tempfile
 
+from krita_deepcolor.dependencies import (  # the plugin's own module: standard library only
+    CPU_DIST,
+    GPU_DIST,
+    distributions,
+    explain_pip_failure,
+    pip_command,
+    pip_environment,
+    pip_version,
+    requirements,
+)
+
 PLUGIN = "krita_deepcolor"
 DESKTOP = PLUGIN + ".desktop"
 ACTION = PLUGIN + ".action"
@@ -57,21 +68,15 @@ ENABLE_KEY = b"enable_" + PLUGIN.encode()
 TRUE_VALUES = (b"true", b"on", b"yes", b"1")
 
 # Keep in step with requirements.txt (a test compares them).
-REQUIREMENTS = ("numpy>=1.24", "onnxruntime>=1.17", "opencv-python-headless>=4.8")
-GPU_RUNTIME = "onnxruntime-gpu[cuda,cudnn]>=1.19"
-CPU_DIST, GPU_DIST = "onnxruntime", "onnxruntime-gpu"
 # Krita 5.2.x bundles Python 3.10 in its AppImage, Windows and macOS builds.
 BUNDLED_PYTHON = "3.10"
 
 SUPPORTED = ("Linux", "Windows", "Darwin")
+OFFLINE = ("connect to the internet and run again, or install offline with --wheels DIR, or skip with "
+           "--no-deps")
 NO_MODELS = "no model ships with this version: the docker uses models from a folder you choose"
 IGNORED_NAMES = ("__pycache__", ".DS_Store", DEPS, RECORD)
 IGNORED_SUFFIXES = (".pyc", ".pyo")
-
-NETWORK_PATTERNS = re.compile(
-    r"NewConnectionError|Failed to establish a new connection|Temporary failure in name resolution|"
-    r"Name or service not known|nodename nor servname|getaddrinfo failed|Network is unreachable|"
-    r"ConnectTimeout|ConnectionError|ProxyError|Max retries exceeded|timed out", re.IGNORECASE)
 
 
 class InstallError(Exception):
@@ -478,21 +483,6 @@ class Source:
 # Dependencies
 # --------------------------------------------------------------------------------------------------
 
-def requirements(gpu):
-    return [GPU_RUNTIME if req.startswith(CPU_DIST + ">") else req for req in REQUIREMENTS] if gpu \
-        else list(REQUIREMENTS)
-
-
-def _run_version(executable):
-    """"X.Y" of an interpreter that has pip, else None."""
-    try:
-        done = subprocess.run([executable, "-c", "import sys, pip; print('%d.%d' % sys.version_info[:2])"],
-                              capture_output=True, text=True, timeout=60)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return done.stdout.strip() if done.returncode == 0 else None
-
-
 class DepsPlan:
     def __init__(self, python, gpu, platforms, wheels):
         self.python, self.gpu, self.platforms, self.wheels = python, bool(gpu), list(platforms or []), wheels
@@ -504,10 +494,10 @@ class DepsPlan:
     def pip(self):
         """(interpreter running pip, cross-target?) chosen once: Krita's own when it has pip."""
         if self._pip is None:
-            if self.python.executable and _run_version(self.python.executable) == self.python.version:
+            if self.python.executable and pip_version(self.python.executable) == self.python.version:
                 self._pip = (self.python.executable, bool(self.platforms))
             else:
-                own = _run_version(sys.executable)
+                own = pip_version(sys.executable)
                 if own is None:
                     raise InstallError("pip is not available: install it (Debian/Ubuntu: sudo apt install "
                                        "python3-pip) or run the installer with a Python that has pip")
@@ -516,26 +506,16 @@ class DepsPlan:
 
     def command(self, target):
         executable, cross = self.pip()
-        cmd = [executable, "-m", "pip", "install", "--target", target, "--only-binary=:all:", "--no-input",
-               "--disable-pip-version-check", "--no-warn-script-location", "--progress-bar", "off"]
-        if cross:
-            cmd += ["--python-version", self.python.version, "--implementation", "cp",
-                    "--abi", "cp" + self.python.version.replace(".", ""), "--no-compile"]
-            for tag in self.platforms:
-                cmd += ["--platform", tag]
-        if self.wheels:
-            cmd += ["--no-index", "--find-links", self.wheels]
-        return cmd + self.requirements
+        return pip_command(executable, target, self.requirements, self.wheels,
+                           self.python.version if cross else None, self.platforms)
 
     def install(self, target, echo=True):
         cmd = self.command(target)
         say("  running: " + " ".join(cmd))
         tail = collections.deque(maxlen=60)
-        # PIP_USER=0: a "user = true" in the user's pip configuration cannot be combined with --target.
-        env = dict(os.environ, PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_USER="0", PYTHONNOUSERSITE="1")
         try:
-            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
-                                    text=True, errors="replace")
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                    env=pip_environment(), text=True, errors="replace")
         except OSError as exc:
             raise InstallError(f"could not run pip ({exc}); nothing was changed") from None
         for line in proc.stdout:
@@ -544,45 +524,8 @@ class DepsPlan:
                 say("    " + line.rstrip())
         rc = proc.wait()
         if rc != 0:
-            raise InstallError(explain_pip_failure(list(tail), self.python.version, rc, self.gpu))
-
-
-def explain_pip_failure(lines, version, rc, gpu=False):
-    """One line for a failed pip run."""
-    errors = [line for line in lines if line.startswith("ERROR")]
-    network = next((line for line in lines if NETWORK_PATTERNS.search(line)), None)
-    nothing = "nothing was changed"
-    offline = ("connect to the internet and run again, or install offline with --wheels DIR, "
-               "or skip with --no-deps")
-    if network or any("(from versions: none)" in line for line in errors):
-        said = (network or errors[0]).strip()
-        return (f"could not download the dependencies: no network connection to the package index? "
-                f"(pip: {said[:160]}); {nothing}. {offline}")
-    missing = next((line for line in errors if "No matching distribution" in line), None)
-    if missing:
-        hint = " (onnxruntime-gpu exists for Linux and Windows on x86-64 only)" if gpu else ""
-        return (f"no wheel for Krita's Python {version} on this platform{hint}: pip said "
-                f"'{missing.strip()}'; {nothing}. Check --python-version")
-    last = errors[-1] if errors else next((line for line in reversed(lines) if line.strip()), "")
-    return f"pip failed (exit {rc}): {last.strip()[:200]}; {nothing}"
-
-
-def distributions(deps_dir):
-    """{name: version} of what pip put into a --target folder."""
-    found = {}
-    for meta in glob.glob(os.path.join(deps_dir, "*.dist-info", "METADATA")):
-        name = version = None
-        with open(meta, encoding="utf-8", errors="replace") as handle:
-            for line in handle:
-                if line.startswith("Name:"):
-                    name = line.split(":", 1)[1].strip()
-                elif line.startswith("Version:"):
-                    version = line.split(":", 1)[1].strip()
-                if (name and version) or not line.strip():
-                    break
-        if name:
-            found[re.sub(r"[-_.]+", "-", name).lower()] = version
-    return dict(sorted(found.items()))
+            raise InstallError(explain_pip_failure(list(tail), self.python.version, rc, self.gpu, OFFLINE,
+                                                   "Check --python-version"))
 
 
 def deps_reusable(pykrita, record, key):

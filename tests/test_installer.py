@@ -31,6 +31,7 @@ from installer import (
     find_krita_python,
     kritarc_enabled,
 )
+from krita_deepcolor import dependencies
 
 REPO = Path(__file__).resolve().parents[1]
 SYSTEM_PYTHON = "/usr/bin/python3"
@@ -395,16 +396,21 @@ def test_kritarc_enabled_reads_the_effective_value():
 # dependencies: what pip is asked for
 # --------------------------------------------------------------------------------------------------
 
-def test_installer_runs_on_python_38_with_the_standard_library_only():
+@pytest.mark.parametrize("path, allowed", [
+    ("installer.py", {PLUGIN}),  # its dependencies module, itself standard library only
+    (f"{PLUGIN}/dependencies.py", set()),
+    (f"{PLUGIN}/__init__.py", {"krita"}),  # imported only where it exists
+])
+def test_installer_runs_on_python_38_with_the_standard_library_only(path, allowed):
     """Users run it with whatever Python they have, before anything is installed."""
     import ast
 
-    tree = ast.parse((REPO / "installer.py").read_text(), feature_version=(3, 8))
+    tree = ast.parse((REPO / path).read_text(), feature_version=(3, 8))
     modules = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
                for alias in node.names}
     modules |= {node.module.split(".")[0] for node in ast.walk(tree)
                 if isinstance(node, ast.ImportFrom) and node.module and node.level == 0}
-    assert modules - {"__future__"} <= set(sys.stdlib_module_names)
+    assert modules - {"__future__"} - allowed <= set(sys.stdlib_module_names)
     newer_methods = {"removeprefix", "removesuffix", "is_relative_to", "with_stem"}  # 3.9+
     assert not [node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)
                 and node.attr in newer_methods]
@@ -416,11 +422,11 @@ def test_installer_runs_on_python_38_with_the_standard_library_only():
 
 def test_requirements_match_requirements_txt():
     lines = [line.split("#")[0].strip() for line in (REPO / "requirements.txt").read_text().splitlines()]
-    assert sorted(filter(None, lines)) == sorted(installer.REQUIREMENTS)
+    assert sorted(filter(None, lines)) == sorted(dependencies.REQUIREMENTS)
 
 
 def test_gpu_requirements_replace_onnxruntime():
-    cpu, gpu = installer.requirements(False), installer.requirements(True)
+    cpu, gpu = dependencies.requirements(False), dependencies.requirements(True)
     assert any(r.startswith("onnxruntime>=") for r in cpu) and not any("gpu" in r for r in cpu)
     assert not any(r.startswith("onnxruntime>") for r in gpu)
     assert any(r.startswith("onnxruntime-gpu[cuda,cudnn]") for r in gpu)
@@ -469,19 +475,19 @@ def test_pip_uses_krita_own_python_when_it_has_pip():
 
 
 def test_pip_failures_become_one_clear_line():
-    explain = installer.explain_pip_failure
+    explain = dependencies.explain_pip_failure
     offline = ["Looking in indexes: https://pypi.org/simple",
                "WARNING: Retrying (Retry(total=0)) after connection broken by 'NewConnectionError(... "
                "Failed to establish a new connection: [Errno -3] Temporary failure in name resolution')'",
                "ERROR: Could not find a version that satisfies the requirement numpy>=1.24 "
                "(from versions: none)",
                "ERROR: No matching distribution found for numpy>=1.24"]
-    message = explain(offline, "3.11", 1)
+    message = explain(offline, "3.11", 1, offline=installer.OFFLINE)
     assert "no network" in message and "nothing was changed" in message and "--wheels" in message
     assert "\n" not in message
     wrong = ["ERROR: Could not find a version that satisfies the requirement onnxruntime-gpu (from versions: "
              "1.0)", "ERROR: No matching distribution found for onnxruntime-gpu"]
-    message = explain(wrong, "3.10", 1, gpu=True)
+    message = explain(wrong, "3.10", 1, gpu=True, wrong_version="Check --python-version")
     assert "no wheel for Krita's Python 3.10" in message and "onnxruntime-gpu exists for" in message
 
 
