@@ -6,6 +6,7 @@
     python installer.py --check          report what is present and what is missing
     python installer.py --uninstall      remove exactly what the installer added
     python installer.py --dry-run ...    only say what would be done
+    python installer.py --zip FILE       write the plugin as a zip for Krita's own plugin importer
 
 What an install does:
   * copies krita_deepcolor.desktop and the krita_deepcolor package (with the docker's .action file,
@@ -20,7 +21,8 @@ Everything is prepared in a folder next to the target first and then moved into 
 any failure puts the previous state back. The install is recorded in
 pykrita/krita_deepcolor/_installed.json, which --check and --uninstall read.
 
-Standard library only, Python 3.8 or newer: it runs before anything is installed.
+Standard library only (with the plugin's own krita_deepcolor/dependencies.py, also standard library
+only), Python 3.8 or newer: it runs before anything is installed.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import zipfile
 
 from krita_deepcolor.dependencies import (  # the plugin's own module: standard library only
     CPU_DIST,
@@ -1259,6 +1262,9 @@ def parse_args(argv):
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--check", action="store_true", help="report what is present and what is missing")
     mode.add_argument("--uninstall", action="store_true", help="remove exactly what the installer added")
+    mode.add_argument("--zip", metavar="FILE",
+                      help="write the plugin as a zip for Krita's Tools > Scripts > Import Python Plugin "
+                      "from File... instead of installing it (the docker offers to install the dependencies)")
     parser.add_argument("--krita-dir", metavar="DIR",
                         help="Krita's resource folder (default: ~/.local/share/krita, %%APPDATA%%\\krita, "
                              "~/Library/Application Support/krita)")
@@ -1292,6 +1298,31 @@ def parse_args(argv):
     return args
 
 
+def write_zip(path, source_root):
+    """The files an install copies, as a zip Krita's plugin importer takes: the .desktop file and
+    the package folder at the top (it copies the .action file inside the package to actions/).
+    Written beside ``path`` first and renamed: never a half-written zip."""
+    files = Source(source_root).planned_files()
+    folder = os.path.dirname(os.path.abspath(path))
+    handle, partial = tempfile.mkstemp(prefix=".krita_deepcolor-zip-", dir=folder)
+    os.close(handle)
+    try:
+        folders = sorted({"/".join(rel.split("/")[:depth]) + "/" for rel, _ in files
+                          for depth in range(1, rel.count("/") + 1)})
+        with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
+            for folder_entry in folders:  # the importer looks for the package's folder entry
+                archive.writestr(folder_entry, b"")
+            for rel, full in files:
+                archive.write(full, rel)
+        os.replace(partial, path)
+    except BaseException:
+        os.remove(partial)
+        raise
+    say(f"wrote {path} ({len(files)} files, {os.path.getsize(path) / 1e6:.1f} MB): in Krita, Tools > "
+        "Scripts > Import Python Plugin from File..., then restart Krita")
+    return 0
+
+
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
@@ -1299,6 +1330,8 @@ def main(argv=None):
             return check(args)
         if args.uninstall:
             return uninstall(args)
+        if args.zip:
+            return write_zip(args.zip, os.path.dirname(os.path.abspath(__file__)))
         return install(args, os.path.dirname(os.path.abspath(__file__)))
     except InstallError as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from krita import Krita
 
-MISSING_DEPENDENCIES = ("Deepcolor cannot run: {error}. Install its dependencies for Krita's own Python "
-                        "with 'python installer.py' from the plugin's source folder, then restart Krita.")
+MISSING_DEPENDENCIES = ("Deepcolor cannot run yet: {error}. It needs numpy, onnxruntime and OpenCV for "
+                        "Krita's own Python: install them with the button in the Deepcolor docker "
+                        "(Settings ▸ Dockers ▸ Deepcolor), or with 'python installer.py' in a terminal.")
 
 _colorizer = None
 

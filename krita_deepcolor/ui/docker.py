@@ -23,6 +23,7 @@ from ..qt import (
 )
 from ..root import shared_colorizer
 from ..settings import AUTO_GAPS, DEVICES, MAX_GAPS, OUTPUTS, RESOLUTIONS
+from .setup import SetupPanel
 
 COVERAGE_MS = 500  # how often the docker looks at the active document (selection, undo, switches)
 
@@ -260,14 +261,23 @@ class DeepcolorPanel(QWidget):
 
 
 class DeepcolorDocker(DockWidget):
+    """The Deepcolor panel, or while the plugin's dependencies are missing, the panel that installs
+    them (``setup``), replaced by the Deepcolor panel once they import."""
+
     def __init__(self):
         super().__init__()
         self.setWindowTitle("Deepcolor")
+        self.panel = self.setup = None
+        self._start()
+
+    def _start(self) -> None:
         colorizer, problem = shared_colorizer()
         if colorizer is None:
-            self.panel = None
-            self.setWidget(QLabel(problem, wordWrap=True))
+            self.setup = SetupPanel(problem)
+            self.setup.ready.connect(self._start)
+            self.setWidget(self.setup)
             return
+        self.setup = None
         self.panel = DeepcolorPanel(colorizer)
         self.setWidget(self.panel)
 

@@ -1,5 +1,6 @@
 """The installer end to end: `python3 installer.py` on a fresh profile, then starting Krita
-shows the Deepcolor docker and the plugin's actions under Tools > Scripts.
+shows the Deepcolor docker and the plugin's actions under Tools > Scripts; and the release zip
+through Krita's own plugin importer, then the docker installing the dependencies itself.
 
 Runs outside Krita (tests/krita/run.sh, suite "install"): the real installer, then the real Krita GUI
 under Xvfb on a throw-away profile (XDG_DATA_HOME / XDG_CONFIG_HOME in a temp folder). The
@@ -163,3 +164,77 @@ def test_installer_then_krita_shows_the_docker(tmp_path):
     assert_only_dependencies_missing(installer(*profile, "--check", env=env))
     print(f"[install-e2e] krita {found['krita']}, python {found['python']}: Krita start to quit "
           f"{krita_s:.1f} s, whole test {time.perf_counter() - started:.1f} s")
+
+
+IMPORTER = Path("/usr/share/krita/pykrita/plugin_importer/plugin_importer.py")
+IMPORT_WITH_KRITAS_IMPORTER = """
+import importlib.util, sys
+spec = importlib.util.spec_from_file_location("krita_plugin_importer", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+imported = module.PluginImporter(sys.argv[2], sys.argv[3], lambda plugin: True).import_all()
+print(",".join(plugin["name"] for plugin in imported))
+"""
+ZIP_KRITA_TIMEOUT_S = 300  # Krita's start, pip unpacking the wheels, a colouring
+
+
+@pytest.mark.krita
+@pytest.mark.slow
+def test_release_zip_through_kritas_importer_then_the_docker_installs_the_dependencies(tmp_path):
+    """The zip goes in through Krita's own importer (the code behind Tools > Scripts > Import Python
+    Plugin from File...); Krita starts without numpy, onnxruntime or OpenCV anywhere; the docker
+    offers to install them, installs them from a folder of wheels, becomes the Deepcolor panel
+    and colours the bundled example."""
+    need(shutil.which("krita") and shutil.which("xvfb-run") and IMPORTER.is_file(),
+         "needs Debian's krita (with its plugin importer) and xvfb")
+    from krita_deepcolor.dependencies import requirements
+
+    data, config = tmp_path / "data", tmp_path / "config"
+    resource, kritarc, pykrita = data / "krita", config / "kritarc", data / "krita" / "pykrita"
+    resource.mkdir(parents=True)
+    config.mkdir()
+    (tmp_path / "tmp").mkdir()
+    env = clean_env(XDG_DATA_HOME=str(data), XDG_CONFIG_HOME=str(config), TMPDIR=str(tmp_path / "tmp"))
+
+    archive = tmp_path / f"{PLUGIN}.zip"
+    done = installer("--zip", archive, env=env)
+    assert done.returncode == 0 and archive.is_file(), done.output
+    importer_run = ["/usr/bin/python3", "-c", IMPORT_WITH_KRITAS_IMPORTER, str(IMPORTER), str(archive),
+                    str(resource)]
+    imported = subprocess.run(importer_run, env=env, capture_output=True, text=True, timeout=120)
+    assert imported.returncode == 0 and imported.stdout.strip() == PLUGIN, imported.stdout + imported.stderr
+    assert (pykrita / f"{PLUGIN}.desktop").is_file() and (pykrita / PLUGIN / "models").is_dir()
+    assert (resource / "actions" / f"{PLUGIN}.action").is_file()  # the importer found the .action file
+
+    wheels = tmp_path / "wheels"  # what a user without internet brings along
+    download = subprocess.run(["/usr/bin/python3", "-m", "pip", "download", "--only-binary=:all:", "--dest",
+                               str(wheels), "--disable-pip-version-check", *requirements(False)],
+                              env=clean_env(), capture_output=True, text=True, timeout=600)
+    need(download.returncode == 0, f"pip download failed (no network?): {download.stderr[-400:]}")
+
+    shutil.copy2(HERE / f"{PROBE}.desktop", pykrita)
+    shutil.copytree(HERE / PROBE, pykrita / PROBE, ignore=shutil.ignore_patterns("__pycache__"))
+    enable(kritarc, [PLUGIN, PROBE])  # what the importer's "Enable plugins now?" writes
+    result = tmp_path / "probe.json"
+    example = ",".join(str(REPO / "examples" / name) for name in ("cat.png", "cat.hints.png"))
+    krita_env = dict(env, PATH="/usr/bin:/bin", KRITA_DEEPCOLOR_PROBE_RESULT=str(result),
+                     KRITA_DEEPCOLOR_PROBE_WHEELS=str(wheels), KRITA_DEEPCOLOR_PROBE_EXAMPLE=example,
+                     KRITA_DEEPCOLOR_WATCHDOG=str(ZIP_KRITA_TIMEOUT_S - 15))
+    run = subprocess.run(["xvfb-run", "-a", "-s", XVFB_SERVER, "timeout", str(ZIP_KRITA_TIMEOUT_S),
+                          "krita", "--nosplash"], env=krita_env, cwd=tmp_path, capture_output=True, text=True,
+                         timeout=ZIP_KRITA_TIMEOUT_S + 60)
+    log = krita_log_excerpt(run.stdout + run.stderr)
+    assert run.returncode == 0 and result.is_file(), f"krita exit {run.returncode}:\n{log}"
+    found = json.loads(result.read_text())
+    assert "error" not in found, found["error"]
+    assert found["dockers"].get(DOCKER_ID) == {"title": "Deepcolor", "widget": "SetupPanel"}, found["dockers"]
+    assert found["modules"]["numpy"] is None, "Krita must start without the dependencies"
+    assert "install them with the button in the Deepcolor docker" in found["setup_problem"], found
+    assert found.get("setup_status") == "Dependencies installed: Deepcolor is ready.", f"{found}\n{log}"
+    assert found["after_setup"] == "DeepcolorPanel", found
+    assert found["colour_status"].startswith("Added 'Deepcolor · pix2pix-flood-v1"), found
+    layers = found["example_layers"]
+    assert layers[::2] == ["Background", "Lines"] and layers[3] == "Hints", layers
+    assert layers[1].startswith("Deepcolor"), layers
+    installed = {path.name.split("-")[0].lower() for path in (pykrita / PLUGIN / "_deps").glob("*.dist-info")}
+    assert {"numpy", "onnxruntime", "opencv_python_headless"} <= installed, installed

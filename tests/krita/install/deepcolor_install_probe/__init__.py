@@ -5,6 +5,11 @@ names the JSON file to write. It only looks (dockers, the actions named in
 KRITA_DEEPCOLOR_PROBE_ACTIONS, the Tools > Scripts menu, where the plugin and its dependencies were
 imported from); the test decides what is right.
 
+With KRITA_DEEPCOLOR_PROBE_WHEELS set (a folder of wheels) and the docker offering to install the
+dependencies, it then clicks that install the way the docker's button does, waits for the docker
+to become the Deepcolor panel, and colours the bundled example (KRITA_DEEPCOLOR_PROBE_EXAMPLE:
+line art and hints PNGs, comma-separated) with the default model.
+
 * Krita's excepthook opens a modal dialog, which would hang a headless run: ours prints the
   traceback and exits with 98.
 * A watchdog thread exits with 97 if Krita does not get that far (e.g. the window never comes).
@@ -24,6 +29,9 @@ RESULT = os.environ.get("KRITA_DEEPCOLOR_PROBE_RESULT")
 WATCHDOG_S = float(os.environ.get("KRITA_DEEPCOLOR_WATCHDOG", "90"))
 START_DELAY_MS = 1000  # let the window finish building its dockers and menus
 ACTIONS = [name for name in os.environ.get("KRITA_DEEPCOLOR_PROBE_ACTIONS", "").split(",") if name]
+WHEELS = os.environ.get("KRITA_DEEPCOLOR_PROBE_WHEELS")
+EXAMPLE = [path for path in os.environ.get("KRITA_DEEPCOLOR_PROBE_EXAMPLE", "").split(",") if path]
+POLL_MS = 100
 
 
 def _flush():
@@ -72,9 +80,83 @@ def _look() -> dict:
             "text": action.text(), "shortcut": action.shortcut().toString(),
             "in_scripts_menu": name in in_menu}
     # where the plugin and its dependencies come from (onnxruntime is imported on first use)
-    found["modules"] = {name: getattr(importlib.import_module(name), "__file__", None)
-                        for name in ("krita_deepcolor", "numpy", "onnxruntime", "cv2")}
+    found["modules"] = {}
+    for name in ("krita_deepcolor", "numpy", "onnxruntime", "cv2"):
+        try:
+            found["modules"][name] = getattr(importlib.import_module(name), "__file__", None)
+        except ImportError:
+            found["modules"][name] = None  # not installed (yet)
     return found
+
+
+DOCKER_ID = "krita_deepcolor_docker"
+
+
+def _docker():
+    return next((dock for dock in Krita.instance().dockers() if dock.objectName() == DOCKER_ID), None)
+
+
+def _after(condition, then):
+    """Call ``then()`` once ``condition()`` holds, looking every POLL_MS from Krita's event loop."""
+    def look():
+        try:
+            if condition():
+                then()
+            else:
+                QTimer.singleShot(POLL_MS, look)
+        except Exception:  # noqa: BLE001 - reported to the test, which fails on it
+            _write({"error": traceback.format_exc()})
+    look()
+
+
+def _install_then_colour(found):
+    """Click the docker's dependency install (from WHEELS), then colour the example."""
+    setup = getattr(_docker(), "setup", None)
+    if setup is None:
+        found["setup_error"] = "the docker offers no dependency install"
+        return _write(found)
+    found["setup_problem"] = setup.problem.text()
+    if not setup.install(WHEELS):
+        found["setup_status"] = setup.status.text()
+        return _write(found)
+
+    def installed():
+        found["setup_status"] = setup.status.text()
+        found["after_setup"] = type(_docker().widget()).__name__
+        if found["after_setup"] != "DeepcolorPanel":
+            return _write(found)
+        _colour_example(found)
+    _after(lambda: not setup.busy, installed)
+
+
+def _colour_example(found):
+    from PyQt5.QtGui import QImage
+
+    from krita_deepcolor.root import shared_colorizer
+
+    colorizer, problem = shared_colorizer()
+    if colorizer is None:
+        found["colour_status"] = problem
+        return _write(found)
+    app = Krita.instance()
+    images = [QImage(path).convertToFormat(QImage.Format_ARGB32) for path in EXAMPLE]
+    width, height = images[0].width(), images[0].height()
+    doc = app.createDocument(width, height, "example", "RGBA", "U8", "", 72.0)
+    for name, image in zip(("Lines", "Hints"), images, strict=True):
+        layer = doc.createNode(name, "paintlayer")
+        bits = image.constBits()
+        bits.setsize(image.sizeInBytes())
+        layer.setPixelData(bytes(bits), 0, 0, width, height)  # ARGB32 is B, G, R, A in memory: Krita's order
+        doc.rootNode().addChildNode(layer, None)
+    if not colorizer.colorize(doc):
+        found["colour_status"] = colorizer.status
+        return _write(found)
+
+    def coloured():
+        found["colour_status"] = colorizer.status
+        found["example_layers"] = [node.name() for node in doc.rootNode().childNodes()]
+        _write(found)
+    _after(lambda: not colorizer.busy, coloured)
 
 
 def _report():
@@ -83,6 +165,12 @@ def _report():
         found = _look()
     except Exception:  # noqa: BLE001 - reported to the test, which fails on it
         found = {"error": traceback.format_exc()}
+    if WHEELS and "error" not in found:
+        return _install_then_colour(found)
+    _write(found)
+
+
+def _write(found):
     with open(RESULT + ".part", "w", encoding="utf-8") as handle:
         json.dump(found, handle, indent=1, sort_keys=True)
     os.replace(RESULT + ".part", RESULT)
