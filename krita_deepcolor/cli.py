@@ -21,7 +21,7 @@ import numpy as np
 
 from .engine import catalog
 from .engine.errors import EngineError, InputError
-from .engine.flats import Flats, read_palette, split_colours
+from .engine.flats import Flats, faint_note, read_palette, split_colours
 from .engine.imageio import MAX_PIXELS, current_umask, read_icc_chunk, read_image, write_png
 from .engine.pipeline import DEFAULT_MAX_SIDE, FINISHINGS, MAX_CLOSE_GAPS, Options, colorize
 from .engine.runtime import DEVICES, CancelToken
@@ -321,6 +321,8 @@ def cmd_colorize(args) -> int:
     print(f"{written}: {width}x{height}, model {model.info.name} on {result.provider}, "
           f"network at {result.plan.padded[1]}x{result.plan.padded[0]}, "
           f"{sum(result.seconds.values()):.2f} s{_report_gaps(result, options)}")
+    if result.faint_strokes:
+        print(f"note: {faint_note(result.faint_strokes)}", file=sys.stderr)
     return 0
 
 
@@ -348,7 +350,7 @@ def cmd_batch(args) -> int:
     _check_folder(args.output, "the results")
     options = _options(args)
     model = _open(args)
-    failures, names = [], result_names(lines)
+    failures, notes, names = [], [], result_names(lines)
     with ThreadPoolExecutor(max_workers=3) as pool:
         for index, line in enumerate(lines):
             _progress_bar(index, len(lines), line.name)
@@ -356,14 +358,19 @@ def cmd_batch(args) -> int:
             hints, clear = hints_for(line), hints_for(line, CLEAR_MARKERS)
             try:
                 layers = _read_layers(pool, line, hints, clear, args.max_pixels)
-                _interruptible(pool, _colour_file, model, line, hints, clear,
-                               args.output / (names[line] + ".png"), split, options, layers)
+                result = _interruptible(pool, _colour_file, model, line, hints, clear,
+                                        args.output / (names[line] + ".png"), split, options, layers)
             except EngineError as exc:
                 failures.append(f"{line}: {exc}")
+                continue
+            if result.faint_strokes:
+                notes.append(f"{line}: {faint_note(result.faint_strokes)}")
     _progress_bar(len(lines), len(lines), "done")
     for line, name in names.items():
         if name != line.stem:
             print(f"{line}: written as {name}.png (another input is also named {line.stem})", file=sys.stderr)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
     for failure in failures:
         print(f"skipped {failure}", file=sys.stderr)
     print(f"coloured {len(lines) - len(failures)} of {len(lines)} into {args.output}")

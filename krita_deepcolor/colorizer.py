@@ -29,7 +29,7 @@ from .document import (
 )
 from .engine import catalog
 from .engine.errors import EngineError
-from .engine.flats import apply_selection, split_colours
+from .engine.flats import apply_selection, faint_note, split_colours
 from .engine.pipeline import Options, Result, colorize
 from .inputs import Inputs, layers_fingerprint, read_inputs
 from .jobs import Outcome, Worker
@@ -399,6 +399,8 @@ class Colorizer(QObject):
             message += " Coloured only the selection."
         for name in kept:
             message += f" The earlier result had paint of yours: kept as '{name}'."
+        if result.faint_strokes:
+            message += " " + faint_note(result.faint_strokes)
         if result.gap_size is not None and request.options.close_gaps is None:
             self.auto_gap = result.gap_size
             message += f" Auto closed gaps up to {result.gap_size} px."

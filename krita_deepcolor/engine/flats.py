@@ -23,8 +23,27 @@ from .errors import InputError
 # A colour counts as painted where it fills a CORE x CORE block of hint pixels at least this
 # opaque (of 255): the blended band where two strokes meet is thinner than that.
 CORE = 3
-PAINTED_ALPHA = 16  # as regions.FAINTEST_HINT_ALPHA: fainter pixels are eraser leftovers
+PAINTED_ALPHA = 16  # hint pixels fainter than this (of 255) are eraser leftovers, never hints
 MAX_SPLIT_COLOURS = 256  # one layer each: more is no longer a set of flats a user can work with
+
+
+def faint_strokes(alpha8: np.ndarray) -> int:
+    """How many hint strokes (8-connected) are fainter than PAINTED_ALPHA everywhere: they count
+    for nothing, and the user should hear so."""
+    faint = cv2.inRange(alpha8, 1, PAINTED_ALPHA - 1)
+    if not cv2.countNonZero(faint):
+        return 0
+    count, labels = cv2.connectedComponents(cv2.compare(alpha8, 0, cv2.CMP_GT), connectivity=8)
+    strong = labels[alpha8 >= PAINTED_ALPHA]
+    return count - 1 - len(np.unique(strong))
+
+
+def faint_note(count: int) -> str:
+    """What to tell the user about ``count`` strokes too faint to count; empty when none."""
+    if not count:
+        return ""
+    strokes = "1 hint stroke was" if count == 1 else f"{count} hint strokes were"
+    return f"{strokes} too faint to count (under {PAINTED_ALPHA} of 255 opacity): paint them more opaque."
 
 
 def pack(rgb: np.ndarray) -> np.ndarray:

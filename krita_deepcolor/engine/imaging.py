@@ -55,12 +55,20 @@ def to_uint8(unit: np.ndarray) -> np.ndarray:
 
 def to_rgba8(image: np.ndarray, what: str = "image") -> np.ndarray:
     """Any supported layer -> (H, W, 4) uint8 RGBA."""
-    rgba = as_rgba(image, what)
-    if rgba.dtype == np.uint8:
-        return rgba
-    if rgba.dtype == np.uint16:
-        return (rgba >> 8).astype(np.uint8)
-    return to_uint8(rgba.astype(np.float32, copy=False))
+    return _to_8bit(as_rgba(image, what))
+
+
+def alpha8(rgba: np.ndarray) -> np.ndarray:
+    """(H, W) uint8 alpha of an RGBA layer of any supported depth."""
+    return np.ascontiguousarray(_to_8bit(rgba[:, :, 3]))
+
+
+def _to_8bit(pixels: np.ndarray) -> np.ndarray:
+    if pixels.dtype == np.uint8:
+        return pixels
+    if pixels.dtype == np.uint16:
+        return (pixels >> 8).astype(np.uint8)
+    return to_uint8(pixels.astype(np.float32, copy=False))
 
 
 INK_THRESHOLD = 0.5  # line levels (0 ink .. 1 paper) below this count as ink

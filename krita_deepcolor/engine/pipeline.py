@@ -16,8 +16,9 @@ import numpy as np
 
 from .errors import InputError
 from .finish import auto_gap_size, draw_lines, finish_size, hybrid_finish, upsample_colors
-from .flats import Palette
+from .flats import Palette, faint_strokes
 from .imaging import (
+    alpha8,
     as_rgba,
     full_scale,
     hint_from_premultiplied,
@@ -82,6 +83,7 @@ class Result:
     seconds: dict[str, float] = field(default_factory=dict)
     gap_size: int | None = None  # hybrid: gaps up to this many canvas pixels were closed
     network: np.ndarray | None = None  # (h, w, 3) float: the network's own output at the working size
+    faint_strokes: int = 0  # hint strokes too faint to count (flats.PAINTED_ALPHA)
 
 
 def check_layers(line_rgba: np.ndarray, hint_rgba: np.ndarray | None,
@@ -150,9 +152,11 @@ def colorize(model: Model, line_rgba: np.ndarray, hint_rgba: np.ndarray | None =
     line_rgba, hint_rgba = check_layers(line_rgba, hint_rgba, partial)
     clear_rgba = _strokes(clear_rgba, line_rgba, "keep-clear strokes", partial)
     line = line_levels(line_rgba)  # canvas size, uint8
+    faint = 0 if hint_rgba is None else faint_strokes(alpha8(hint_rgba))
     step("read")
     if options.preview_side is not None and max(line.shape) > options.preview_side:
-        return _preview(model, line, hint_rgba, clear_rgba, options, seconds, report, cancel, partial)
+        result = _preview(model, line, hint_rgba, clear_rgba, options, seconds, report, cancel, partial)
+        return replace(result, faint_strokes=faint)
 
     info = model.info
     line_width = estimate_line_width(line) if options.match_line_width else None
@@ -191,7 +195,7 @@ def colorize(model: Model, line_rgba: np.ndarray, hint_rgba: np.ndarray | None =
     step("finish")
     report(1.0, "done")
     return Result(rgba=rgba, plan=plan, provider=model.provider, line_width=line_width,
-                  seconds=seconds, gap_size=gap_size, network=color)
+                  seconds=seconds, gap_size=gap_size, network=color, faint_strokes=faint)
 
 
 def _preview(model: Model, line: np.ndarray, hint_rgba: np.ndarray | None, clear_rgba: np.ndarray | None,

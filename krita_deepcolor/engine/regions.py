@@ -38,14 +38,12 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .flats import pack, unpack
+from .flats import PAINTED_ALPHA, pack, unpack
 from .imaging import INK_THRESHOLD, shrink_lines, to_uint8
 
 # A hint pixel seeds the flood where it is at least half as opaque as the most opaque pixel of
 # its stroke: the antialiased fringe of a stroke (whose colour 8-bit premultiplied resampling
 # blurs) does not seed, and a faint stroke (a soft brush, a low-opacity brush) still does.
-# Pixels below FAINTEST_HINT_ALPHA (of 255) are taken as eraser leftovers.
-FAINTEST_HINT_ALPHA = 16
 # Strokes overflow their region: a region takes a stroke's colour only if it holds this share
 # of the stroke, or the stroke covers this share of the region (small regions, e.g. petals).
 # Outside the figure a stroke must lie mostly there: the user meant to paint the background.
@@ -210,7 +208,7 @@ def region_areas(labels: np.ndarray, count: int) -> np.ndarray:
 
 def hint_seeds(alpha8: np.ndarray) -> np.ndarray:
     """(h, w) bool: the hint pixels that seed the flood, from the hint layer's uint8 alpha."""
-    painted = alpha8 >= FAINTEST_HINT_ALPHA
+    painted = alpha8 >= PAINTED_ALPHA
     if not painted.any():
         return painted
     strokes, stroke_ids = cv2.connectedComponents(painted.view(np.uint8), connectivity=8)

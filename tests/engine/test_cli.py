@@ -435,3 +435,17 @@ def test_ctrl_c_during_the_network_cancels_it_and_writes_nothing(files, model_pa
     assert "interrupted" in capsys.readouterr().err
     assert not out.exists() or not any(out.iterdir())
     assert not list(tmp_path.rglob("*.part"))
+
+
+def test_hint_strokes_too_faint_to_count_are_reported(files, model_path, tmp_path):
+    line, _ = files
+    hints = hint_layer(color=(0, 200, 0))
+    hints[70:80, 90:100] = (200, 0, 0, 10)  # an eraser leftover: alpha 10 of 255
+    faint = tmp_path / "faint.hints.png"
+    write_png(faint, hints)
+    out = tmp_path / "out.png"
+    code, _, stderr = run_cli("colorize", line, "--hints", faint, "-o", out, "--model", model_path)
+    assert code == 0, stderr
+    assert "note: 1 hint stroke was too faint to count (under 16 of 255 opacity)" in stderr, stderr
+    code, _, stderr = run_cli("colorize", line, "--hints", files[1], "-o", out, "--model", model_path)
+    assert code == 0 and "too faint" not in stderr

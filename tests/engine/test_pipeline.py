@@ -2,6 +2,8 @@ import numpy as np
 import pytest
 
 from krita_deepcolor.engine import Cancelled, CancelToken, InputError, Options, colorize, load_model
+from krita_deepcolor.engine.flats import faint_strokes
+from krita_deepcolor.engine.imaging import alpha8
 from tests import contract_models
 
 from .conftest import hint_layer, line_art
@@ -181,3 +183,18 @@ def test_a_preview_closes_gaps_as_wide_as_a_full_run_with_auto_gaps(model):
     preview = colorize(model, line, hints, Options(preview_side=256))
     assert full.gap_size is not None and preview.gap_size == full.gap_size
     assert colorize(model, line, hints, Options(preview_side=256, close_gaps=12)).gap_size == 12
+
+
+def test_hint_strokes_too_faint_to_count_are_counted():
+    """Strokes fainter than 16 of 255 everywhere are eraser leftovers: they colour nothing, and the
+    result says how many there were (a faint fringe of a real stroke is no stroke of its own)."""
+    alpha = np.zeros((40, 60), np.uint8)
+    alpha[5:10, 5:10] = 8  # faint stroke 1
+    alpha[20:25, 5:10] = 15  # faint stroke 2
+    alpha[5:15, 30:40] = 200  # a real stroke...
+    alpha[15:17, 30:40] = 5  # ...with a faint fringe
+    assert faint_strokes(alpha) == 2
+    assert faint_strokes(np.zeros((8, 8), np.uint8)) == 0
+    wide = np.zeros((40, 60, 4), np.uint16)
+    wide[:, :, 3] = alpha.astype(np.uint16) * 257
+    assert faint_strokes(alpha8(wide)) == 2

@@ -360,3 +360,13 @@ def test_a_scan_with_white_paper_shows_its_colours(make_doc, colorizer, space):
     colorizer.set_picks(node_id(clear_lines), "auto")
     run(colorizer, doc)
     assert result_layer(doc, clear_lines).blendingMode() != "multiply"
+
+
+def test_the_status_counts_hint_strokes_too_faint_to_count(make_doc, colorizer):
+    doc = make_doc()
+    lines, hints = lines_and_hints(doc)
+    faint = hint_spot(96, 64, BLUE, where=(0.75, 0.5))
+    faint[:, :, 3] = np.where(faint[:, :, 3] > 0, 10, 0)  # an eraser leftover, 10 of 255
+    write_rgba(hints, np.maximum(pixels(hints, doc), faint))
+    status = run(colorizer, doc)
+    assert "1 hint stroke was too faint to count" in status, status
