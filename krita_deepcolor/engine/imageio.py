@@ -13,6 +13,7 @@ import numpy as np
 from .errors import InputError
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)  # its complaints become our one line
 ICC_CHUNK = b"iCCP"  # a PNG's embedded ICC profile
 
 
@@ -29,6 +30,21 @@ def png_size(data: np.ndarray) -> tuple[int, int] | None:
     return struct.unpack(">II", head[16:24])
 
 
+def png_problem(data: np.ndarray) -> str | None:
+    """What is wrong with the structure of a file that starts like a PNG (its chunks walked, not
+    decoded), or None: decoders print their own complaints about such files to the terminal."""
+    raw = memoryview(data)
+    if len(raw) < 8 + 12 or bytes(raw[12:16]) != b"IHDR":
+        return "not a valid PNG (its header is broken)"
+    position = 8
+    while position + 12 <= len(raw):
+        length, kind = struct.unpack(">I4s", raw[position:position + 8])
+        position += 12 + length
+        if kind == b"IEND":
+            return None if position <= len(raw) else "a PNG cut short (it ends inside its last chunk)"
+    return "a PNG cut short (its end is missing): was it copied or downloaded whole?"
+
+
 def read_image(path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """Read a file as RGBA (or gray/RGB) in its own bit depth; clear errors for bad files.
     A PNG claiming more than ``max_pixels`` is refused before it is decoded."""
@@ -41,6 +57,9 @@ def read_image(path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
         data = np.fromfile(str(path), np.uint8)  # fromfile + imdecode also handles non-ASCII paths
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    problem = png_problem(data) if data[:8].tobytes() == PNG_SIGNATURE else None
+    if problem:
+        raise InputError(f"{path}: {problem}")
     size = png_size(data)
     if size is not None and size[0] * size[1] > max_pixels:
         raise InputError(f"{path}: {size[0]}x{size[1]} is {size[0] * size[1] / 1e6:.0f} million pixels, more "

@@ -81,6 +81,8 @@ def test_with_lines_and_max_side_options(files, model_path, tmp_path):
     ("symlink loop", "symlink loop"),
     ("header claims 100000x100000", "more than the limit of 150 million"),
     ("decompression bomb", "more than the limit of 150 million"),
+    ("PNG cut short", "a PNG cut short"),  # (libpng's own complaint printed nothing of ours)
+    ("broken PNG header", "not a valid PNG"),
 ])
 def test_bad_input_exits_non_zero_with_one_line(files, model_path, tmp_path, case, message):
     line, hints = files
@@ -119,6 +121,10 @@ def test_bad_input_exits_non_zero_with_one_line(files, model_path, tmp_path, cas
         line.write_bytes(png_claiming(100_000, 100_000))
     elif case == "decompression bomb":  # 30000^2 of zeros: under a megabyte on disk, 3.6 GB decoded
         line.write_bytes(png_claiming(30_000, 30_000, rows=30_000))
+    elif case == "PNG cut short":
+        line.write_bytes(line.read_bytes()[:-40])
+    elif case == "broken PNG header":
+        line.write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 20)
     before = line.read_bytes() if line.is_file() else None
     code, stdout, stderr = run_cli("colorize", line, "--hints", hints, "-o", out, "--model", model,
                                    "--models-dir", model_path.parent)
