@@ -1,3 +1,4 @@
+import cv2
 import numpy as np
 import pytest
 
@@ -198,3 +199,17 @@ def test_hint_strokes_too_faint_to_count_are_counted():
     wide = np.zeros((40, 60, 4), np.uint16)
     wide[:, :, 3] = alpha.astype(np.uint16) * 257
     assert faint_strokes(alpha8(wide)) == 2
+
+
+@pytest.mark.parametrize("gap", [None, 0, 8, 10, 12, 15, 20])
+def test_closing_gaps_wider_than_the_gutter_between_two_boxes_leaves_it_clear(model, gap):
+    """Two boxes 9 px apart, a stroke in each: closing gaps of 10 or 12 px walls the gutter off,
+    and it still takes no colour (nothing was painted there)."""
+    line = np.zeros((64, 96, 4), np.uint8)
+    for x0, x1 in ((9, 43), (52, 86)):
+        cv2.rectangle(line, (x0, 12), (x1, 51), (20, 20, 20, 255), 2)
+    hints = hint_layer(64, 96, color=(220, 40, 30), box=(20, 26, 32, 38))
+    hints[26:38, 64:76] = (30, 60, 220, 255)
+    result = colorize(model, line, hints, Options(close_gaps=gap)).rgba
+    assert not result[16:48, 45:51, 3].any()
+    assert tuple(result[32, 26]) == (220, 40, 30, 255) and tuple(result[32, 70]) == (30, 60, 220, 255)
