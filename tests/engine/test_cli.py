@@ -428,13 +428,19 @@ def test_ctrl_c_during_the_network_cancels_it_and_writes_nothing(files, model_pa
         return real_run(self, line_in, hint_in)
 
     monkeypatch.setattr(Model, "run", run_until_cancelled)
+    # as in a terminal: a shell starts background jobs with Ctrl-C ignored, and Python then never
+    # turns it into KeyboardInterrupt
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     interrupter = threading.Thread(target=lambda: running.wait(60) and os.kill(os.getpid(), signal.SIGINT))
     interrupter.start()
     out = tmp_path / ("out.png" if command == "colorize" else "results")
     args = [command, str(line), "-o", str(out), "--model", str(model_path)]
     if command == "colorize":
         args += ["--hints", str(hints)]
-    code = main(args)
+    try:
+        code = main(args)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     interrupter.join()
     assert running.is_set() and code == 130
     assert ended_by_cancel == [True]  # the pass was cancelled while it ran, not interrupted after it
