@@ -5,12 +5,11 @@ import shutil
 import sys
 from pathlib import Path
 
-from PyQt5.QtWidgets import QLabel
-
 import krita_deepcolor
 from krita_deepcolor import root, settings
 from krita_deepcolor.engine import runtime
 from krita_deepcolor.ui.docker import DeepcolorDocker
+from krita_deepcolor.ui.setup import SetupPanel
 
 
 def test_installed_dependencies_come_first_on_the_path(tmp_path, monkeypatch):
@@ -33,15 +32,16 @@ def test_installed_dependencies_come_first_on_the_path(tmp_path, monkeypatch):
     assert not any(key.startswith(f"{name}.engine") for key in sys.modules), "the engine loads on first use"
 
 
-def test_missing_dependencies_become_a_message_in_the_docker(monkeypatch):
+def test_missing_dependencies_make_the_docker_offer_to_install_them(monkeypatch):
     monkeypatch.setattr(root, "_colorizer", None)
     monkeypatch.setitem(sys.modules, "krita_deepcolor.colorizer", None)  # makes its import fail
     colorizer, problem = root.shared_colorizer()
     assert colorizer is None
-    assert problem.startswith("Deepcolor cannot run: ") and "python installer.py" in problem
+    assert problem.startswith("Deepcolor cannot run yet: ") and "python installer.py" in problem
+    assert "the button in the Deepcolor docker" in problem
     docker = DeepcolorDocker()
-    assert docker.panel is None
-    assert isinstance(docker.widget(), QLabel) and docker.widget().text() == problem
+    assert docker.panel is None and isinstance(docker.widget(), SetupPanel)
+    assert docker.setup.problem.text() == problem and docker.setup.install_button.isEnabled()
     docker.deleteLater()
 
 
