@@ -47,6 +47,7 @@ from export.data.streamline import DEFAULT_STREAMLINE_DATASET
 from krita_deepcolor.engine import Options, catalog, colorize
 from krita_deepcolor.engine.departures import flood_answer
 from krita_deepcolor.engine.imageio import read_image
+from krita_deepcolor.engine.imaging import lab
 from krita_deepcolor.engine.regions import hint_seeds
 
 DELTA_E = 10.0
@@ -61,10 +62,6 @@ def over_white(rgba: np.ndarray) -> np.ndarray:
     unit = rgba.astype(np.float32) / (255.0 if rgba.dtype == np.uint8 else 1.0)
     alpha = unit[:, :, 3:4]
     return unit[:, :, :3] * alpha + (1.0 - alpha)
-
-
-def lab(rgb: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(np.ascontiguousarray(rgb, np.float32), cv2.COLOR_RGB2Lab)
 
 
 def flood(line8: np.ndarray, hint8: np.ndarray) -> np.ndarray:

@@ -35,7 +35,7 @@ import cv2
 import numpy as np
 
 from krita_deepcolor.engine import imageio, imaging
-from krita_deepcolor.engine.imaging import to_uint8
+from krita_deepcolor.engine.imaging import lab, to_uint8
 
 from .data.halves import HALVES, half_of
 from .data.sources import DEFAULT_DATASET
@@ -96,10 +96,6 @@ def held_by_strokes(regions: np.ndarray, hint8: np.ndarray, paper: np.ndarray) -
     """Paper pixels of the regions (4-connected paper components) that hold a stroke."""
     ids = np.unique(regions[(hint8[:, :, 3] >= 128) & paper])
     return np.isin(regions, ids[ids > 0]) & paper
-
-
-def lab(rgb: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(np.ascontiguousarray(rgb, np.float32), cv2.COLOR_RGB2Lab)
 
 
 def colour_with(run, line: np.ndarray, hint: np.ndarray, multiple: int) -> np.ndarray:

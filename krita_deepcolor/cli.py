@@ -15,6 +15,7 @@ import shutil
 import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,7 @@ HINT_RULE = ("hints for NAME.png are NAME.hints.png or NAME_hints.png in the sam
              "(PNG with transparency), keep-clear strokes NAME.clear.png or NAME_clear.png; "
              "files named so are never coloured themselves")
 SPLIT_FILE = re.compile(r"^\d{2,3}-[a-z0-9-]+\.png$")  # what --split writes: 01-red.png, ...
+INTERRUPT_POLL_S = 0.05  # how often the waiting main thread looks for a Ctrl-C
 
 
 def _options_parser() -> argparse.ArgumentParser:
@@ -274,13 +276,18 @@ def _interruptible(pool: ThreadPoolExecutor, work, *args):
     """Run ``work(*args, cancel=token)`` on the pool and wait for it. The main thread only waits,
     so Ctrl-C arrives at once (a network run in the main thread holds it back until it ends);
     it cancels the token, which terminates a running onnxruntime session, and is raised again."""
-    token = CancelToken()
-    future = pool.submit(work, *args, cancel=token)
+    token, future = CancelToken(), None
     try:
-        return future.result()
+        future = pool.submit(work, *args, cancel=token)
+        while True:  # a wait with a timeout returns to Python, which then sees a Ctrl-C that the
+            try:     # system handed to another thread
+                return future.result(timeout=INTERRUPT_POLL_S)
+            except FutureTimeout:
+                continue
     except KeyboardInterrupt:
         token.cancel()
-        wait([future])
+        if future is not None:
+            wait([future])
         raise
 
 

@@ -27,8 +27,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .imaging import INK_THRESHOLD
-from .regions import _lab, find_regions, flood_keys, hint_seeds, open_outline_radius
+from .imaging import INK_THRESHOLD, lab
+from .regions import find_regions, flood_keys, hint_seeds, open_outline_radius
 
 DECISION_FILE = Path(__file__).with_name("departures.json")
 KINDS = ("clear", "recolour", "fill")
@@ -114,7 +114,7 @@ class Units:
 def _lab_over_white(rgba8: np.ndarray) -> np.ndarray:
     """(n, 4) uint8 RGBA over white -> (n, 3) CIE Lab float32."""
     unit = rgba8.astype(np.float32) * np.float32(1 / 255)
-    return _lab(unit[:, :3] * unit[:, 3:] + (1 - unit[:, 3:]))
+    return lab(unit[:, :3] * unit[:, 3:] + (1 - unit[:, 3:]))
 
 
 WHITE_LAB = np.array([100.0, 0.0, 0.0], np.float32)
@@ -187,7 +187,7 @@ def find_units(line8: np.ndarray, hint: np.ndarray, flood: np.ndarray, proposal:
     proposal_colour = np.stack([unit_mean(proposal_lab[:, c]) for c in range(3)], 1)
     rows, columns = np.nonzero(inside)  # the network's nearest sample to each unit pixel
     sampled = network[rows * network.shape[0] // height, columns * network.shape[1] // width]
-    network_lab = _lab(sampled)
+    network_lab = lab(sampled)
     network_colour = np.stack([unit_mean(network_lab[:, c]) for c in range(3)], 1)
     first_rgb = proposal.reshape(-1, 4)[first].astype(np.int64)
     proposal_packed = first_rgb[:, 0] << 16 | first_rgb[:, 1] << 8 | first_rgb[:, 2]

@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from .errors import InputError
+from .imaging import lab
 
 # A colour counts as painted where it fills a CORE x CORE block of hint pixels at least this
 # opaque (of 255): the blended band where two strokes meet is thinner than that.
@@ -61,16 +62,13 @@ def hex_name(rgb) -> str:
     return "#{:02x}{:02x}{:02x}".format(*(int(value) for value in rgb))
 
 
-def _lab(rgb8: np.ndarray) -> np.ndarray:
-    unit = np.ascontiguousarray(rgb8, np.float32).reshape(1, -1, 3) * np.float32(1.0 / 255.0)
-    return cv2.cvtColor(unit, cv2.COLOR_RGB2Lab)[0]
-
-
 def nearest(colours: np.ndarray, palette: np.ndarray) -> np.ndarray:
     """(n,) index of the palette colour (k, 3) nearest (CIE76) to each of ``colours`` (n, 3) uint8."""
     if not len(colours):
         return np.zeros(0, np.intp)
-    distance = np.linalg.norm(_lab(colours)[:, None] - _lab(palette)[None], axis=2)
+    def lab8(rgb8):
+        return lab(np.asarray(rgb8, np.float32) * np.float32(1.0 / 255.0))
+    distance = np.linalg.norm(lab8(colours)[:, None] - lab8(palette)[None], axis=2)
     return distance.argmin(axis=1)
 
 

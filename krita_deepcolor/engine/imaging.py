@@ -71,6 +71,13 @@ def _to_8bit(pixels: np.ndarray) -> np.ndarray:
     return to_uint8(pixels.astype(np.float32, copy=False))
 
 
+def lab(rgb: np.ndarray) -> np.ndarray:
+    """sRGB colours in [0, 1], any shape (..., 3) -> CIE Lab float32 of the same shape (OpenCV's
+    conversion, D65): the one Lab conversion of the engine, the toolchain and the benchmarks."""
+    unit = np.ascontiguousarray(rgb, np.float32)
+    return cv2.cvtColor(unit.reshape(1, -1, 3), cv2.COLOR_RGB2Lab).reshape(unit.shape)
+
+
 INK_THRESHOLD = 0.5  # line levels (0 ink .. 1 paper) below this count as ink
 
 

@@ -39,7 +39,7 @@ import cv2
 import numpy as np
 
 from .flats import PAINTED_ALPHA, pack, unpack
-from .imaging import INK_THRESHOLD, shrink_lines, to_uint8
+from .imaging import INK_THRESHOLD, lab, shrink_lines, to_uint8
 
 # A hint pixel seeds the flood where it is at least half as opaque as the most opaque pixel of
 # its stroke: the antialiased fringe of a stroke (whose colour 8-bit premultiplied resampling
@@ -345,15 +345,11 @@ def _flood_regions(line8: np.ndarray, labels: np.ndarray, chosen: np.ndarray, se
         painted |= flooded | cleared
 
 
-def _lab(rgb: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(np.ascontiguousarray(rgb, np.float32)[None], cv2.COLOR_RGB2Lab)[0]
-
-
 def snap_to_palette(colours: np.ndarray, palette: np.ndarray) -> np.ndarray:
     """Each colour (n, 3) within SNAP_DELTA_E (CIE76) of a palette colour becomes that colour."""
     if not len(palette) or not len(colours):
         return colours
-    distance = np.linalg.norm(_lab(colours)[:, None] - _lab(palette)[None], axis=2)
+    distance = np.linalg.norm(lab(colours)[:, None] - lab(palette)[None], axis=2)
     nearest = distance.argmin(axis=1)
     close = distance[np.arange(len(colours)), nearest] <= SNAP_DELTA_E
     return np.where(close[:, None], palette[nearest], colours).astype(np.float32)
@@ -433,7 +429,7 @@ def _colour_outside(line8, regions: Regions, closed: Regions, pockets, seeds, hi
 
 def _is_paper(rgb: np.ndarray) -> np.ndarray:
     """(...) bool: colours (..., 3) in [0, 1] within PAPER_DELTA_E (CIE76) of white."""
-    distance = np.linalg.norm(_lab(rgb.reshape(-1, 3)) - _lab(np.ones((1, 3), np.float32)), axis=1)
+    distance = np.linalg.norm(lab(rgb.reshape(-1, 3)) - lab(np.ones((1, 3), np.float32)), axis=1)
     return (distance < PAPER_DELTA_E).reshape(rgb.shape[:-1])
 
 
