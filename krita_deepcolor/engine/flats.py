@@ -72,11 +72,6 @@ def nearest(colours: np.ndarray, palette: np.ndarray) -> np.ndarray:
     return distance.argmin(axis=1)
 
 
-def _box(mask: np.ndarray) -> tuple[slice, slice] | None:
-    x, y, w, h = cv2.boundingRect(mask.view(np.uint8))
-    return (slice(y, y + h), slice(x, x + w)) if w else None
-
-
 def painted_colours(hint8: np.ndarray) -> np.ndarray:
     """(k, 3) uint8: the colours painted on a straight uint8 RGBA hint layer, sorted.
 
