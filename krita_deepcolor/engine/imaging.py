@@ -60,6 +60,8 @@ def to_rgba8(image: np.ndarray, what: str = "image") -> np.ndarray:
 
 def alpha8(rgba: np.ndarray) -> np.ndarray:
     """(H, W) uint8 alpha of an RGBA layer of any supported depth."""
+    if rgba.dtype == np.uint8 and rgba.flags.c_contiguous:
+        return cv2.extractChannel(rgba, 3)  # (several times faster than a strided numpy copy)
     return np.ascontiguousarray(_to_8bit(rgba[:, :, 3]))
 
 
