@@ -44,6 +44,7 @@ from tests.krita.helpers import (
 SIZES = [int(side) for side in os.environ.get("KRITA_CM_SIZES", "2048 4096").split()]
 REPEATS = int(os.environ.get("KRITA_CM_REPEATS", "3"))
 TILE = 64
+FIRST_CHANGE_S = 120  # an Update that changed nothing in this long filled nothing
 MAX_STROKES = 24
 
 
@@ -131,15 +132,17 @@ def _update(doc, before: bytes) -> tuple[float, bytes]:
     """Click Update; (seconds until the image last changed, the image then)."""
     start = time.perf_counter()
     _update_button().click()
-    # The filling runs in Krita's background strokes and lands in the image when done: the
-    # time is that of the last change to the image, once it has been idle and unchanged 3 s.
+    # The filling runs in Krita's background strokes and lands in the image when done (seconds
+    # after the click, nothing before): the time is that of the last change to the image, once
+    # it has been idle and unchanged 3 s. The first change may take long (an update shows nothing
+    # before it ends, and the first one on a fresh profile is slower): FIRST_CHANGE_S at most.
     last, changed_at = before, None
     while True:
         settle(0.1)
         now = bytes(doc.pixelData(0, 0, doc.width(), doc.height()))
         if now != last:
             last, changed_at = now, time.perf_counter()
-        elif time.perf_counter() - (changed_at or start) > 3.0:
+        elif time.perf_counter() - (changed_at or start) > (3.0 if changed_at else FIRST_CHANGE_S):
             wait_until_idle(doc, 60)
             if bytes(doc.pixelData(0, 0, doc.width(), doc.height())) == last:
                 break
