@@ -12,16 +12,16 @@ until the result is in the document. Canvases: 2048², 4096² and a 600 dpi comi
 (the 7000² drawing, continued below with its top part), lines that grow with the canvas
 ("thick": 5 px at 768) or 3 px at every size ("thin", the slow case).
 
-Steps, in seconds, timed around the plugin's functions (nothing in the plugin is changed):
-* read: ``document.read_inputs`` (the layers' projections, checks), main thread
+Steps, in seconds, as the plugin reports them (``Colorizer.delivered``):
+* read: reading the layers (their projections, checks), main thread
 * engine read / prepare / network / finish: the engine's own ``Result.seconds``, worker thread
 * hand-off: from the engine's return on the worker to the main thread taking the result
-* write: ``document.add_result`` (result layer written, inserted, old results removed)
+* write: the result layer written, inserted, old results removed
 * end to end: from the click to the result layer in the document
 Live preview ("live preview", thick lines): with the preview on and a first preview shown, a new
 hint stroke is drawn, and the clock runs from the stroke's end (``Colorizer.stroke_ended``, what
-releasing the pen calls) to the preview layer repainted and composited; write is
-``update_preview``. One document, a new stroke each run.
+releasing the pen calls) to the preview layer repainted and composited; write is the preview
+layer repainted. One document, a new stroke each run.
 Memory: Krita's peak resident set (VmHWM) during the run, and what the run added over Krita's
 resident set just before it (the document with its layers already open); the peak is reset
 before every run through /proc/self/clear_refs.
@@ -106,51 +106,27 @@ def _reset_peak() -> bool:
 
 # ---- one run
 
-class Probe:
-    """Times the plugin's steps by wrapping the functions the Colorizer calls."""
+class Deliveries:
+    """Collects the Colorizer's ``delivered`` reports (the plugin's own timings)."""
 
-    def __init__(self, colorizer_module, catalog_module):
-        self.marks = {}
-        self._patched = []
-        probe = self
+    def __init__(self, colorizer):
+        self.colorizer, self.received = colorizer, []
+        colorizer.delivered.connect(self.received.append)
 
-        def wrap(module, name, before=None, after=None):
-            original = getattr(module, name)
-
-            def timed(*args, **kwargs):
-                if before:
-                    probe.marks[before] = time.perf_counter()
-                try:
-                    return original(*args, **kwargs)
-                finally:
-                    if after:
-                        probe.marks[after] = time.perf_counter()
-            setattr(module, name, timed)
-            self._patched.append((module, name, original))
-
-        wrap(colorizer_module, "read_inputs", "read start", "read end")
-        wrap(colorizer_module, "colorize", None, "engine end")
-        wrap(colorizer_module, "add_result", "write start", "write end")
-        wrap(colorizer_module, "update_preview", "write start", "write end")
-        wrap(catalog_module, "open_model", "load start", "load end")
-
-    def restore(self):
-        for module, name, original in reversed(self._patched):
-            setattr(module, name, original)
+    def close(self):
+        self.colorizer.delivered.disconnect(self.received.append)
 
 
 def colour_once(width: int, height: int, lines: str) -> dict:
     """One Colorize click on a fresh document; returns seconds per step and memory."""
     from krita import Krita
 
-    from krita_deepcolor import colorizer as colorizer_module
-    from krita_deepcolor.engine import catalog
     from krita_deepcolor.pixels import write_rgba
 
     doc = Krita.instance().createDocument(width, height, "krita-speed", "RGBA", "U8", "", 300.0)
     doc.setBatchmode(True)
     colorizer = _COLORIZER["instance"]
-    probe = Probe(colorizer_module, catalog)
+    deliveries = Deliveries(colorizer)
     try:
         for name, rgba in zip(("Lines", "Hints"), canvas(width, height, lines), strict=True):
             node = doc.createNode(name, "paintlayer")
@@ -160,51 +136,42 @@ def colour_once(width: int, height: int, lines: str) -> dict:
         doc.waitForDone()
         gc.collect()
         _wait_for_krita_idle()
-        results = {}
-        original_deliver = colorizer._deliver
-
-        def deliver(request, outcome):
-            probe.marks["deliver start"] = time.perf_counter()
-            if outcome.value is not None:
-                results["result"] = outcome.value.result  # the engine's Result
-            try:
-                return original_deliver(request, outcome)
-            finally:
-                probe.marks["deliver end"] = time.perf_counter()
-        colorizer._deliver = deliver
         rss_before = _status_kb("VmRSS")
         peak_reset = _reset_peak()
         start = time.perf_counter()
         if not colorizer.colorize(doc):
             raise RuntimeError(f"Colorize refused: {colorizer.status}")
-        _wait_until(lambda: "deliver end" in probe.marks, 600)
+        _wait_until(lambda: deliveries.received, 600)
+        end = time.perf_counter()
         peak = _status_kb("VmHWM")
-        if not colorizer.status.startswith("Added"):
-            raise RuntimeError(f"Colorize failed: {colorizer.status}")
-        row = _row(probe.marks, results.pop("result"), marks_start=start, end=probe.marks["deliver end"])
+        delivery = deliveries.received[0]
+        if delivery.result is None or not delivery.message.startswith("Added"):
+            raise RuntimeError(f"Colorize failed: {delivery.message}")
+        row = _row(delivery, start, end)
         row.update(peak_mb=peak / 1024 if peak_reset else float("nan"),
                    added_mb=(peak - rss_before) / 1024 if peak_reset else float("nan"))
         return row
     finally:
-        probe.restore()
-        colorizer.__dict__.pop("_deliver", None)
+        deliveries.close()
         doc.setModified(False)
         doc.close()
         del doc
         gc.collect()
 
 
-def _row(marks: dict, result, marks_start: float, end: float) -> dict:
-    """Seconds per step of one run from the probe's marks and the engine's Result."""
-    return {"total": end - marks_start,
-            "read": marks["read end"] - marks["read start"],
+def _row(delivery, start: float, end: float) -> dict:
+    """Seconds per step of one run, from the plugin's report and the engine's Result; the total
+    from the click (``start``) to ``end`` (the layer in the document, or on screen)."""
+    result, own = delivery.result, delivery.seconds
+    return {"total": end - start,
+            "read": own["read"],
             "engine read": result.seconds.get("read", 0.0),
             "prepare": result.seconds.get("prepare", 0.0),
             "network": result.seconds.get("network", 0.0),
             "finish": result.seconds.get("finish", 0.0),
-            "hand-off": marks["deliver start"] - marks["engine end"],
-            "write": marks["write end"] - marks["write start"],
-            "model load": marks["load end"] - marks["load start"] if "load start" in marks else 0.0,
+            "hand-off": own["hand-off"],
+            "write": own["write"],
+            "model load": own["model load"],
             "network at": f"{result.plan.padded[1]}x{result.plan.padded[0]}"}
 
 
@@ -212,26 +179,12 @@ def preview_runs(width: int, height: int, repeats: int, report=print) -> list[di
     """Live previews of one document after ``repeats`` new strokes; seconds and memory of each."""
     from krita import Krita
 
-    from krita_deepcolor import colorizer as colorizer_module
-    from krita_deepcolor.engine import catalog
     from krita_deepcolor.pixels import write_rgba
 
     doc = Krita.instance().createDocument(width, height, "krita-speed-preview", "RGBA", "U8", "", 300.0)
     doc.setBatchmode(True)
     colorizer = _COLORIZER["instance"]
-    probe = Probe(colorizer_module, catalog)
-    original_deliver = colorizer._deliver
-    results = {}
-
-    def deliver(request, outcome):
-        probe.marks["deliver start"] = time.perf_counter()
-        if outcome.value is not None:
-            results["result"] = outcome.value.result
-        try:
-            return original_deliver(request, outcome)
-        finally:
-            probe.marks["deliver end"] = time.perf_counter()
-    colorizer._deliver = deliver
+    deliveries = Deliveries(colorizer)
     quiet = colorizer._preview.quiet_s
     rows = []
     try:
@@ -245,7 +198,7 @@ def preview_runs(width: int, height: int, repeats: int, report=print) -> list[di
         colorizer.update_settings(live_preview=True)
 
         def preview_after(stroke) -> dict:
-            probe.marks.clear()
+            deliveries.received.clear()
             if stroke is not None:
                 x, y, colour = stroke
                 side = max(8, min(width, height) // 40)  # a dab of a brush, 100 px at 4096²
@@ -257,13 +210,14 @@ def preview_runs(width: int, height: int, repeats: int, report=print) -> list[di
             start = time.perf_counter()
             if not colorizer.stroke_ended(doc):
                 raise RuntimeError(f"no preview started: {colorizer.status}")
-            _wait_until(lambda: "deliver end" in probe.marks, 600)
+            _wait_until(lambda: deliveries.received, 600)
             doc.waitForDone()  # the repainted layer composited: on screen
             end = time.perf_counter()
             peak = _status_kb("VmHWM")
-            if not colorizer.status.startswith("Preview updated"):
-                raise RuntimeError(f"preview failed: {colorizer.status}")
-            row = _row(probe.marks, results.pop("result"), marks_start=start, end=end)
+            delivery = deliveries.received[0]
+            if delivery.result is None or not delivery.message.startswith("Preview updated"):
+                raise RuntimeError(f"preview failed: {delivery.message}")
+            row = _row(delivery, start, end)
             row.update(peak_mb=peak / 1024 if peak_reset else float("nan"),
                        added_mb=(peak - rss_before) / 1024 if peak_reset else float("nan"))
             return row
@@ -279,8 +233,7 @@ def preview_runs(width: int, height: int, repeats: int, report=print) -> list[di
     finally:
         colorizer.update_settings(live_preview=False)
         colorizer._preview.quiet_s = quiet
-        probe.restore()
-        colorizer.__dict__.pop("_deliver", None)
+        deliveries.close()
         doc.setModified(False)
         doc.close()
         gc.collect()

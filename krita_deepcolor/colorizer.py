@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .batch import Batch
 from .document import (
@@ -59,6 +59,8 @@ class Request:
     options: Options
     kind: str = RESULT
     split: bool = False  # one layer per colour
+    started: float = 0.0  # time.perf_counter() when the request was made
+    seconds: dict = field(default_factory=dict)  # the plugin's own steps: see Delivery
 
 
 @dataclass
@@ -68,6 +70,22 @@ class Coloured:
     result: Result
     content: object  # RGBA array, or Flats for one layer per colour
     origin: tuple[int, int]  # where ``content`` goes on the canvas
+    done_at: float = 0.0  # time.perf_counter() when the worker finished it
+
+
+@dataclass
+class Delivery:
+    """What a finished run tells its listeners (``Colorizer.delivered``; the benchmarks time the
+    plugin by it): the status message, the engine's Result (None when nothing was coloured) and
+    the plugin's own seconds: ``read`` (the layers, on the main thread), ``model load``,
+    ``hand-off`` (from the worker's end to the main thread taking the result), ``write`` (the
+    layer written into the document) and ``total`` (from the request to the layer in place)."""
+
+    kind: str
+    doc_name: str
+    message: str
+    result: Result | None
+    seconds: dict
 
 
 def colour_request(model, request: Request, progress, cancel) -> Coloured:
@@ -86,11 +104,12 @@ def colour_request(model, request: Request, progress, cancel) -> Coloured:
             rgba, origin = apply_selection(result.rgba, inputs.coverage), (x, y)
     cancel.check()
     content = split_colours(rgba, request.options.palette) if request.split else rgba
-    return Coloured(result, content, origin)
+    return Coloured(result, content, origin, done_at=time.perf_counter())
 
 
 class Colorizer(QObject):
     changed = Signal()
+    delivered = Signal(object)  # Delivery, after every run (cancelled and failed ones too)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -278,16 +297,19 @@ class Colorizer(QObject):
         return True
 
     def _prepare(self, doc, line_pick: str, hint_pick: str, clear_pick: str, kind: str) -> Request:
+        started = time.perf_counter()
         line, hint = pick_layers(doc, line_pick, hint_pick)
         clear = pick_clear(doc, clear_pick, line, hint)
         entry = self.current_model()
         preview = kind == PREVIEW
         palette = load_palette(self.settings.palette) if self.settings.palette else None
         options = Options(**self.settings.engine_options(preview), palette=palette)
+        reading = time.perf_counter()
         inputs = read_inputs(doc, line, hint, clear, None if preview else replaced_result(doc, line))
         return Request(doc=doc, doc_name=document_name(doc), inputs=inputs, entry=entry,
                        device=self.settings.device, options=options, kind=kind,
-                       split=self.settings.splits(preview))
+                       split=self.settings.splits(preview), started=started,
+                       seconds={"read": time.perf_counter() - reading})
 
     def _start(self, request: Request) -> bool:
         if self.busy:  # a preview is stopping
@@ -297,7 +319,9 @@ class Colorizer(QObject):
 
         def task(progress, cancel) -> Coloured:
             progress(0.0, f"loading {request.entry.name}")
+            loading = time.perf_counter()
             model = models.get(request.entry, request.device)
+            request.seconds["model load"] = time.perf_counter() - loading
             cancel.check()
             return colour_request(model, request, progress, cancel)
 
@@ -325,6 +349,7 @@ class Colorizer(QObject):
         if outcome.details:
             log(f"{outcome.error}\n{outcome.details}")
         self._delivering = True  # refuse new work until the result is in the document
+        taken = time.perf_counter()
         try:
             message, layer = self._deliver(request, outcome)
         except Exception as exc:  # noqa: BLE001 - a bug must not become a modal dialog mid-batch
@@ -333,15 +358,21 @@ class Colorizer(QObject):
         finally:
             self._delivering = False
             self._current = None
+        coloured = outcome.value if layer is not None else None
+        if coloured is not None:
+            request.seconds["hand-off"] = taken - coloured.done_at
+            request.seconds["total"] = time.perf_counter() - request.started
+        result = coloured.result if coloured is not None else None
         if request.kind == PREVIEW:
             if self._queued is None:  # a preview that gave way to a full run stays quiet
                 self._say(message, request.doc, layer)
-        elif self._batch is not None:
+        elif self._batch is None:
+            self._say(message, request.doc, layer)
+        self.delivered.emit(Delivery(request.kind, request.doc_name, message, result, dict(request.seconds)))
+        if request.kind != PREVIEW and self._batch is not None:
             self._batch.finished(request.doc_name, layer is not None, message)
             self._remember(message, request.doc, layer)
             self._next_in_batch()
-        else:
-            self._say(message, request.doc, layer)
         if self._queued is not None:
             queued, self._queued = self._queued, None
             self._start(queued)
@@ -371,6 +402,7 @@ class Colorizer(QObject):
                     "nothing was added."), None
         name = result_name(request.entry.name, request.kind)
         kept = []
+        writing = time.perf_counter()
         try:
             if request.kind == PREVIEW:
                 node = update_preview(request.doc, line, coloured.content, name, coloured.origin, self._shown,
@@ -383,6 +415,7 @@ class Colorizer(QObject):
                                   over_paper=request.inputs.line_hides)
         except EngineError as exc:
             return str(exc), None
+        request.seconds["write"] = time.perf_counter() - writing
         seconds = sum(result.seconds.values())
         what = f"'{layer_name(node)}'"
         if request.split:

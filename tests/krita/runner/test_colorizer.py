@@ -370,3 +370,21 @@ def test_the_status_counts_hint_strokes_too_faint_to_count(make_doc, colorizer):
     write_rgba(hints, np.maximum(pixels(hints, doc), faint))
     status = run(colorizer, doc)
     assert "1 hint stroke was too faint to count" in status, status
+
+
+def test_every_run_reports_its_timings_to_listeners(make_doc, colorizer):
+    doc = make_doc()
+    lines_and_hints(doc)
+    deliveries = []
+    colorizer.delivered.connect(deliveries.append)
+    status = run(colorizer, doc)
+    (delivery,) = deliveries
+    assert delivery.message == status and delivery.kind == "result" and delivery.result is not None
+    assert set(delivery.seconds) == {"read", "model load", "hand-off", "write", "total"}
+    assert delivery.seconds["total"] >= delivery.seconds["read"] + delivery.seconds["write"] > 0
+    colorizer.update_settings(model="slow")
+    assert colorizer.colorize(doc)
+    wait_until(lambda: "running slow" in colorizer.status, 30, "the slow network to start")
+    colorizer.cancel()
+    wait_until(lambda: len(deliveries) == 2, 10, "the cancelled run's report")
+    assert deliveries[1].result is None and deliveries[1].message == "Cancelled: nothing was added."

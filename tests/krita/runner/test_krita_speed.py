@@ -34,8 +34,8 @@ def test_quick_benchmark_prints_every_column_with_numbers(tmp_path):
         assert row["total"] >= row["read"] + row["network"] + row["write"] > 0, key
         # (the allocator may serve a run from memory Krita already holds: added can be ~0)
         assert row["peak_mb"] > row["added_mb"] >= 0 and math.isfinite(row["peak_mb"]), key
-    assert measured["rows"]["first run"]["model load"] > 0  # the first run loads the model
-    assert measured["rows"]["2048² thick"]["model load"] == 0  # later runs take it from the cache
+    loaded = measured["rows"]["first run"]["model load"]  # the first run loads the model
+    assert loaded > 0.01 and measured["rows"]["2048² thick"]["model load"] < loaded / 10  # then cached
     # the live preview runs the network on the shrunk canvas
     assert max(map(int, measured["rows"]["2048² live preview"]["network at"].split("x"))) <= 256
     assert saved.is_file()
