@@ -46,11 +46,22 @@ def _select_data(combo: QComboBox, data) -> None:
 
 
 class DeepcolorPanel(QWidget):
+    """The docker's controls: built (``_make_widgets``, ``_lay_out``), set from the settings
+    (``_show_settings``), then bound to the Colorizer (``_bind``)."""
+
     def __init__(self, colorizer, parent=None):
         super().__init__(parent)
         self.colorizer = colorizer
-        settings = colorizer.settings
+        self._make_widgets()
+        self._lay_out()
+        self._show_settings(colorizer.settings)
+        self._bind(colorizer)
+        # Krita tells plugins nothing when the selection changes: look now and then, while shown
+        self._coverage_timer = QTimer(self, interval=COVERAGE_MS)
+        self._coverage_timer.timeout.connect(self.show_coverage)
+        self.render()
 
+    def _make_widgets(self) -> None:
         self.line_combo = RefreshingComboBox(self.refresh_layers)
         self.hint_combo = RefreshingComboBox(self.refresh_layers)
         self.clear_combo = RefreshingComboBox(self.refresh_layers)
@@ -86,6 +97,7 @@ class DeepcolorPanel(QWidget):
         self.status = QLabel(wordWrap=True, textInteractionFlags=Qt.TextSelectableByMouse)
         self.summary = QLabel(wordWrap=True, textInteractionFlags=Qt.TextSelectableByMouse)
 
+    def _lay_out(self) -> None:
         form = QFormLayout()
         form.addRow("Line art", self.line_combo)
         form.addRow("Hints", self.hint_combo)
@@ -124,6 +136,7 @@ class DeepcolorPanel(QWidget):
         layout.addWidget(self.summary)
         layout.addStretch(1)
 
+    def _show_settings(self, settings) -> None:
         _select_data(self.device_combo, settings.device)
         _select_data(self.resolution_combo, settings.resolution)
         _select_data(self.output_combo, settings.output)
@@ -134,6 +147,7 @@ class DeepcolorPanel(QWidget):
         self.refresh_models()
         self.refresh_palettes()
 
+    def _bind(self, colorizer) -> None:
         self.line_combo.activated.connect(self._picks_changed)
         self.hint_combo.activated.connect(self._picks_changed)
         self.clear_combo.activated.connect(self._picks_changed)
@@ -156,10 +170,6 @@ class DeepcolorPanel(QWidget):
         self.colorize_all_button.clicked.connect(colorizer.colorize_all)
         self.cancel_button.clicked.connect(colorizer.cancel)
         colorizer.changed.connect(self.render)
-        # Krita tells plugins nothing when the selection changes: look now and then, while shown
-        self._coverage_timer = QTimer(self, interval=COVERAGE_MS)
-        self._coverage_timer.timeout.connect(self.show_coverage)
-        self.render()
 
     def showEvent(self, event):
         self.show_coverage()
