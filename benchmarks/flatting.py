@@ -43,7 +43,7 @@ KRITA_ROWS = ("baseline", "one layer per colour", "selection 1024²", "selection
 def canvas(lines: str):
     """(line art, hints, keep-clear strokes) at 4096²: the example's hints of its first colour
     are the keep-clear strokes of the keep-clear rows."""
-    from examples.make_example import SIZE, draw_hints, draw_line_art
+    from benchmarks.drawing import SIZE, draw_hints, draw_line_art
     thickness = round(5 * SIDE / SIZE) if lines == "thick" else 3
     hint = cv2.resize(draw_hints(), (SIDE, SIDE), interpolation=cv2.INTER_NEAREST)
     first = hint[:, :, 3] > 0

@@ -66,7 +66,7 @@ COLUMNS = (("end to end s", "total"),) + tuple((f"{step} s", step) for step in S
 
 def canvas(width: int, height: int, lines: str) -> tuple[np.ndarray, np.ndarray]:
     """Line art and hints (RGBA uint8) of the bundled example at this canvas size."""
-    from examples.make_example import SIZE, draw_hints, draw_line_art
+    from benchmarks.drawing import SIZE, draw_hints, draw_line_art
     side = min(width, height)
     thickness = max(1, round(5 * side / SIZE)) if lines == "thick" else 3
     line = draw_line_art(side, thickness)

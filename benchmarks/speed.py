@@ -36,7 +36,7 @@ THREADS = 2
 
 
 def _canvas(size: int, lines: str):
-    from examples.make_example import SIZE, draw_hints, draw_line_art
+    from benchmarks.drawing import SIZE, draw_hints, draw_line_art
     thickness = max(1, round(5 * size / SIZE)) if lines == "scaled" else 3
     hint = cv2.resize(draw_hints(), (size, size), interpolation=cv2.INTER_NEAREST)
     return draw_line_art(size, thickness), hint
