@@ -153,9 +153,9 @@ class Colorizer(QObject):
         message about this document (or about none in particular), passing over results that are
         gone (undone, deleted) to the newest one still there."""
         doc = active_document()
-        if self.busy or self._batch is not None or doc is None:
+        key = document_key(doc) if doc is not None else None
+        if self.busy or self._batch is not None or key is None:
             return self.status
-        key = document_key(doc)
         newest = True  # among this document's messages
         for position, (message, about, layer) in enumerate(reversed(self._said)):
             if about is None and position == 0:

@@ -24,9 +24,11 @@ def node_id(node) -> str:
     return node.uniqueId().toString()
 
 
-def document_key(doc) -> str:
-    """What tells documents apart: each wrapper Krita hands out for one document gives the same."""
-    return node_id(doc.rootNode())
+def document_key(doc) -> str | None:
+    """What tells documents apart: each wrapper Krita hands out for one document gives the same.
+    None while a document has no image yet (being created or closed)."""
+    root = doc.rootNode()
+    return node_id(root) if root is not None else None
 
 
 def is_open(doc) -> bool:
@@ -77,7 +79,10 @@ def is_grey(doc) -> bool:
 
 
 def walk(parent, depth: int = 0):
-    """(node, depth) for every layer under ``parent``, top of the stack first."""
+    """(node, depth) for every layer under ``parent``, top of the stack first (none under None:
+    the root of a document that has no image yet)."""
+    if parent is None:
+        return
     for node in reversed(parent.childNodes()):
         if node.type() in LAYER_TYPES:
             yield node, depth

@@ -31,8 +31,9 @@ def _flush():
 
 
 def _fail_on_uncaught(kind, value, tb):
-    print("UNCAUGHT EXCEPTION inside Krita (a user would get an error dialog):", file=sys.stderr)
-    traceback.print_exception(kind, value, tb)
+    text = "".join(traceback.format_exception(kind, value, tb))
+    # to the terminal's own stderr as well: Krita may hold Python's sys.stderr back
+    os.write(2, f"UNCAUGHT EXCEPTION inside Krita (a user would get an error dialog):\n{text}".encode())
     _flush()
     os._exit(98)
 
