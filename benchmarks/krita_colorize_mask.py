@@ -44,7 +44,7 @@ from tests.krita.helpers import (
 SIZES = [int(side) for side in os.environ.get("KRITA_CM_SIZES", "2048 4096").split()]
 REPEATS = int(os.environ.get("KRITA_CM_REPEATS", "3"))
 TILE = 64
-FIRST_CHANGE_S = 120  # an Update that changed nothing in this long filled nothing
+FILL_S = 60  # an Update that filled nothing in this long filled nothing (4096²: 23 s)
 MAX_STROKES = 24
 
 
@@ -128,21 +128,29 @@ def _find_mask(doc):
     return None
 
 
+def _filled(before: bytes, now: bytes, area: int) -> bool:
+    """Whether the regions were filled: more than a fifth of the image changed (the key strokes
+    alone, which the mask may show first, change far less)."""
+    return np.count_nonzero(np.frombuffer(before, np.uint32) != np.frombuffer(now, np.uint32)) > 0.2 * area
+
+
 def _update(doc, before: bytes) -> tuple[float, bytes]:
     """Click Update; (seconds until the image last changed, the image then)."""
     start = time.perf_counter()
     _update_button().click()
-    # The filling runs in Krita's background strokes and lands in the image when done (seconds
-    # after the click, nothing before): the time is that of the last change to the image, once
-    # it has been idle and unchanged 3 s. The first change may take long (an update shows nothing
-    # before it ends, and the first one on a fresh profile is slower): FIRST_CHANGE_S at most.
-    last, changed_at = before, None
+    # The filling runs in Krita's background strokes and lands in the image when done, seconds
+    # after the click (the mask may show its key strokes before): the time is that of the last
+    # change once the regions are filled and the image has been idle and unchanged 3 s. Without
+    # a fill in FILL_S, the click filled nothing.
+    area = doc.width() * doc.height()
+    last, changed_at, filled = before, None, False
     while True:
         settle(0.1)
         now = bytes(doc.pixelData(0, 0, doc.width(), doc.height()))
         if now != last:
             last, changed_at = now, time.perf_counter()
-        elif time.perf_counter() - (changed_at or start) > (3.0 if changed_at else FIRST_CHANGE_S):
+            filled = _filled(before, now, area)
+        elif filled and time.perf_counter() - changed_at > 3.0 or time.perf_counter() - start > FILL_S:
             wait_until_idle(doc, 60)
             if bytes(doc.pixelData(0, 0, doc.width(), doc.height())) == last:
                 break
@@ -172,14 +180,13 @@ def colour_once(window, path: str) -> float:
             wait_until_idle(doc, 60)
             before = bytes(doc.pixelData(0, 0, doc.width(), doc.height()))
             seconds, last = _update(doc, before)
-            changed = np.count_nonzero(np.frombuffer(before, np.uint32) != np.frombuffer(last, np.uint32))
-            if changed > 0.2 * doc.width() * doc.height():  # the regions were filled
+            if _filled(before, last, doc.width() * doc.height()):
                 bgra = np.frombuffer(last, np.uint8).reshape(doc.height(), doc.width(), 4)
                 cv2.imwrite(path[:-4] + ".png", cv2.resize(bgra, (512, 512), interpolation=cv2.INTER_AREA))
                 print(f"# one update: {seconds:.2f} s, result in {path[:-4]}.png", flush=True)
                 return seconds
-            print(f"# attempt {attempt}: the Update click filled nothing ({changed} pixels changed); "
-                  "opening the file again", flush=True)
+            print(f"# attempt {attempt}: the Update click filled nothing in {FILL_S} s; opening the file "
+                  "again", flush=True)
         finally:
             close(doc)
             settle(0.2)
