@@ -106,6 +106,18 @@ def _reset_peak() -> bool:
 
 # ---- one run
 
+def _add_layers(doc, width: int, height: int, lines: str) -> dict:
+    """The benchmark's "Lines" and "Hints" layers, on top of ``doc``; {name: layer}."""
+    from krita_deepcolor.pixels import write_rgba
+
+    layers = {}
+    for name, rgba in zip(("Lines", "Hints"), canvas(width, height, lines), strict=True):
+        layers[name] = doc.createNode(name, "paintlayer")
+        write_rgba(layers[name], rgba)
+        doc.rootNode().addChildNode(layers[name], None)
+    return layers
+
+
 class Deliveries:
     """Collects the Colorizer's ``delivered`` reports (the plugin's own timings)."""
 
@@ -121,18 +133,12 @@ def colour_once(width: int, height: int, lines: str) -> dict:
     """One Colorize click on a fresh document; returns seconds per step and memory."""
     from krita import Krita
 
-    from krita_deepcolor.pixels import write_rgba
-
     doc = Krita.instance().createDocument(width, height, "krita-speed", "RGBA", "U8", "", 300.0)
     doc.setBatchmode(True)
     colorizer = _COLORIZER["instance"]
     deliveries = Deliveries(colorizer)
     try:
-        for name, rgba in zip(("Lines", "Hints"), canvas(width, height, lines), strict=True):
-            node = doc.createNode(name, "paintlayer")
-            write_rgba(node, rgba)
-            doc.rootNode().addChildNode(node, None)
-        del node, rgba
+        _add_layers(doc, width, height, lines)
         doc.waitForDone()
         gc.collect()
         _wait_for_krita_idle()
@@ -179,8 +185,6 @@ def preview_runs(width: int, height: int, repeats: int, report=print) -> list[di
     """Live previews of one document after ``repeats`` new strokes; seconds and memory of each."""
     from krita import Krita
 
-    from krita_deepcolor.pixels import write_rgba
-
     doc = Krita.instance().createDocument(width, height, "krita-speed-preview", "RGBA", "U8", "", 300.0)
     doc.setBatchmode(True)
     colorizer = _COLORIZER["instance"]
@@ -188,11 +192,7 @@ def preview_runs(width: int, height: int, repeats: int, report=print) -> list[di
     quiet = colorizer._preview.quiet_s
     rows = []
     try:
-        layers = {}
-        for name, rgba in zip(("Lines", "Hints"), canvas(width, height, "thick"), strict=True):
-            layers[name] = doc.createNode(name, "paintlayer")
-            write_rgba(layers[name], rgba)
-            doc.rootNode().addChildNode(layers[name], None)
+        layers = _add_layers(doc, width, height, "thick")
         doc.waitForDone()
         colorizer._preview.quiet_s = 1e9  # only a stroke's end starts a preview
         colorizer.update_settings(live_preview=True)
@@ -255,16 +255,12 @@ def cancel_once(width: int, height: int, step: str) -> dict:
     from krita import Krita
 
     from krita_deepcolor.jobs import WORKER_THREAD
-    from krita_deepcolor.pixels import write_rgba
 
     doc = Krita.instance().createDocument(width, height, "krita-cancel", "RGBA", "U8", "", 300.0)
     doc.setBatchmode(True)
     colorizer = _COLORIZER["instance"]
     try:
-        for name, rgba in zip(("Lines", "Hints"), canvas(width, height, "thick"), strict=True):
-            node = doc.createNode(name, "paintlayer")
-            write_rgba(node, rgba)
-            doc.rootNode().addChildNode(node, None)
+        _add_layers(doc, width, height, "thick")
         doc.waitForDone()
         _wait_for_krita_idle()
         if not colorizer.colorize(doc):

@@ -71,8 +71,9 @@ def pip_command(executable: str, target: str, reqs, wheels=None, cross_version=N
     return cmd + list(reqs)
 
 
-def pip_environment(environ=None) -> dict:
-    return dict(os.environ if environ is None else environ, **PIP_ENV)
+def pip_environment() -> dict:
+    """This process's environment with PIP_ENV: what pip runs in."""
+    return dict(os.environ, **PIP_ENV)
 
 
 def explain_pip_failure(lines, version: str, rc: int, gpu: bool = False, offline: str = "",

@@ -16,9 +16,9 @@ import sys
 from .. import DEPENDENCIES_DIR
 from ..dependencies import (
     MODULES,
+    PIP_ENV,
     explain_pip_failure,
     pip_command,
-    pip_environment,
     python_with_pip,
     requirements,
     running_version,
@@ -108,7 +108,7 @@ class SetupPanel(QWidget):
             return False
         command = pip_command(python, self.staging, self.reqs, wheels)
         environment = QProcessEnvironment.systemEnvironment()
-        for key, value in pip_environment({}).items():
+        for key, value in PIP_ENV.items():
             environment.insert(key, value)
         for key in ("PYTHONPATH", "PYTHONHOME"):  # Krita's own would mislead the other interpreter
             environment.remove(key)

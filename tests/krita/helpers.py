@@ -16,6 +16,7 @@ try:
 except ImportError:
     greenlet = None
 
+from krita_deepcolor.document import is_idle
 from krita_deepcolor.pixels import read_rgba, write_rgba
 
 MODELS_DIR = Path(os.environ.get("KRITA_DEEPCOLOR_TEST_MODELS", "/nonexistent"))
@@ -144,12 +145,7 @@ def settle(seconds: float) -> None:
 
 def wait_until_idle(doc, timeout: float = 30.0) -> None:
     """Let Qt run until Krita has no work queued on ``doc``'s image (strokes, updates, undo)."""
-    def idle() -> bool:
-        if not doc.tryBarrierLock():
-            return False
-        doc.unlock()
-        return True
-    wait_until(idle, timeout, f"Krita to finish its work on '{doc.name()}'")
+    wait_until(lambda: is_idle(doc), timeout, f"Krita to finish its work on '{doc.name()}'")
 
 
 def trigger(action_name: str) -> None:

@@ -87,6 +87,20 @@ def assert_only_dependencies_missing(done) -> None:
     assert "1 problem found" in done.stdout, done.output
 
 
+def fresh_profile(tmp_path: Path):
+    """(resource folder, kritarc, pykrita, environment) of a throw-away profile as Krita's first
+    start leaves it (README: "Start Krita once before installing": the installer refuses a resource
+    folder that does not exist), with a TMPDIR of its own (a Krita already running would otherwise
+    be found and handed the work)."""
+    data, config = tmp_path / "data", tmp_path / "config"
+    resource = data / "krita"
+    resource.mkdir(parents=True)
+    config.mkdir()
+    (tmp_path / "tmp").mkdir()
+    env = clean_env(XDG_DATA_HOME=str(data), XDG_CONFIG_HOME=str(config), TMPDIR=str(tmp_path / "tmp"))
+    return resource, config / "kritarc", resource / "pykrita", env
+
+
 def krita_log_excerpt(output: str, lines: int = 60) -> str:
     patterns = (REPO / "tests" / "krita" / "krita-noise.txt").read_text().splitlines()  # grep -E, one a line
     noise = re.compile("|".join(f"(?:{p})" for p in patterns if p.strip()))
@@ -104,15 +118,7 @@ def test_installer_then_krita_shows_the_docker(tmp_path):
     need(probe_deps.returncode == 0, f"{KDEPS} lacks numpy/onnxruntime/OpenCV for /usr/bin/python3 "
                                      "(tests/krita/run.sh installs them)")
     started = time.perf_counter()
-    data, config = tmp_path / "data", tmp_path / "config"
-    resource, kritarc, pykrita = data / "krita", config / "kritarc", data / "krita" / "pykrita"
-    # A fresh profile as the first start of Krita leaves it (README: "Start Krita once before
-    # installing"): the installer refuses a resource folder that does not exist.
-    resource.mkdir(parents=True)
-    config.mkdir()
-    (tmp_path / "tmp").mkdir()
-    # TMPDIR of its own: a Krita already running would otherwise be found and handed the work
-    env = clean_env(XDG_DATA_HOME=str(data), XDG_CONFIG_HOME=str(config), TMPDIR=str(tmp_path / "tmp"))
+    resource, kritarc, pykrita, env = fresh_profile(tmp_path)
     profile = ["--krita-dir", resource, "--kritarc", kritarc]
 
     done = installer(*profile, "--no-deps", env=env)
@@ -189,12 +195,7 @@ def test_release_zip_through_kritas_importer_then_the_docker_installs_the_depend
          "needs Debian's krita (with its plugin importer) and xvfb")
     from krita_deepcolor.dependencies import requirements
 
-    data, config = tmp_path / "data", tmp_path / "config"
-    resource, kritarc, pykrita = data / "krita", config / "kritarc", data / "krita" / "pykrita"
-    resource.mkdir(parents=True)
-    config.mkdir()
-    (tmp_path / "tmp").mkdir()
-    env = clean_env(XDG_DATA_HOME=str(data), XDG_CONFIG_HOME=str(config), TMPDIR=str(tmp_path / "tmp"))
+    resource, kritarc, pykrita, env = fresh_profile(tmp_path)
 
     archive = tmp_path / f"{PLUGIN}.zip"
     done = installer("--zip", archive, env=env)
