@@ -6,10 +6,13 @@ Active only when KRITA_DEEPCOLOR_GUI_TESTS holds the pytest arguments (tests/kri
   Krita's own event loop. Krita 5.1 holds back layer-model updates (the layer box, the active
   layer) while a nested event loop runs, so waiting with processEvents would not do.
 * Krita's excepthook opens a modal dialog, which would hang a headless run: ours prints the
-  traceback and exits with 98.
+  traceback and exits with 98. It writes to a copy of the terminal's stderr taken before pytest
+  starts: while a test waits, pytest's output capture holds file descriptor 2, and whatever
+  goes there is lost when the process exits.
 * A watchdog thread exits with 97 if the run takes too long, even when the main thread is stuck.
 """
 
+import faulthandler
 import os
 import shlex
 import sys
@@ -21,6 +24,7 @@ from PyQt5.QtCore import QTimer
 
 PYTEST_ARGS = os.environ.get("KRITA_DEEPCOLOR_GUI_TESTS")
 WATCHDOG_S = float(os.environ.get("KRITA_DEEPCOLOR_WATCHDOG", "900"))
+TERMINAL = os.dup(2) if PYTEST_ARGS else 2  # the terminal's stderr, whoever holds descriptor 2 later
 START_DELAY_MS = 1000  # let the window finish building its dockers
 RESUME_MS = 5  # a waiting test is resumed after Krita's event loop has had this long
 
@@ -32,15 +36,16 @@ def _flush():
 
 def _fail_on_uncaught(kind, value, tb):
     text = "".join(traceback.format_exception(kind, value, tb))
-    # to the terminal's own stderr as well: Krita may hold Python's sys.stderr back
-    os.write(2, f"UNCAUGHT EXCEPTION inside Krita (a user would get an error dialog):\n{text}".encode())
+    os.write(TERMINAL, f"UNCAUGHT EXCEPTION inside Krita (a user would get an error dialog):\n{text}"
+             .encode())
     _flush()
     os._exit(98)
 
 
 def _watchdog():
-    print(f"WATCHDOG: the GUI tests did not finish within {WATCHDOG_S:.0f} s", file=sys.stderr)
     _flush()
+    os.write(TERMINAL, f"WATCHDOG: the GUI tests did not finish within {WATCHDOG_S:.0f} s\n".encode())
+    faulthandler.dump_traceback(TERMINAL)  # where every thread was stuck
     os._exit(97)
 
 
