@@ -46,6 +46,7 @@ from export.data.sources import DEFAULT_DATASET
 from export.data.streamline import DEFAULT_STREAMLINE_DATASET
 from krita_deepcolor.engine import Options, catalog, colorize
 from krita_deepcolor.engine.departures import flood_answer
+from krita_deepcolor.engine.errors import NoHints
 from krita_deepcolor.engine.imageio import read_image
 from krita_deepcolor.engine.imaging import lab
 from krita_deepcolor.engine.regions import hint_seeds
@@ -149,7 +150,10 @@ def _score_pair(pair, curve: bool) -> list[tuple[tuple, dict]]:
     for regime, given_lines, hint8 in benchmark_hints(sample_id, colour, line8, curve):
         results = {"empty": np.zeros(colour.shape, np.uint8), BASELINE: flood(given_lines, hint8)}
         for label, (model, options) in _engines.items():
-            results[label] = colorize(model, given_lines, hint8, options).rgba
+            try:
+                results[label] = colorize(model, given_lines, hint8, options).rgba
+            except NoHints:  # what the user gets: no layer, the picture as it was
+                results[label] = results["empty"]
         for method, result in results.items():
             scored.append(((half, regime, method), score(result, truth, hint8) | {"id": sample_id}))
     return scored

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .engine import catalog
-from .engine.errors import EngineError, InputError
+from .engine.errors import EngineError, InputError, NoHints
 from .engine.flats import Flats, faint_note, read_palette, split_colours
 from .engine.imageio import MAX_PIXELS, current_umask, read_icc_chunk, read_image, write_png
 from .engine.pipeline import DEFAULT_MAX_SIDE, FINISHINGS, MAX_CLOSE_GAPS, Options, colorize
@@ -368,7 +368,7 @@ def cmd_batch(args) -> int:
                 result = _interruptible(pool, _colour_file, model, line, hints, clear,
                                         args.output / (names[line] + ".png"), split, options, layers)
             except EngineError as exc:
-                failures.append(f"{line}: {exc}")
+                failures.append(f"{line}: {_explain(exc)}")
                 continue
             if result.faint_strokes:
                 notes.append(f"{line}: {faint_note(result.faint_strokes)}")
@@ -404,6 +404,13 @@ def cmd_models(args) -> int:
     return 0
 
 
+def _explain(exc: EngineError) -> str:
+    """An engine error as one line, with the command line's own way out where there is one."""
+    if isinstance(exc, NoHints):
+        return f"{exc}; here: --hints STROKES.png (batch: NAME.hints.png beside NAME.png), or --finishing raw"
+    return str(exc)
+
+
 COMMANDS = {"colorize": cmd_colorize, "batch": cmd_batch, "models": cmd_models}
 
 
@@ -412,7 +419,7 @@ def main(argv=None) -> int:
     try:
         return COMMANDS[args.command](args)
     except EngineError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_explain(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted; nothing was written for the current image", file=sys.stderr)

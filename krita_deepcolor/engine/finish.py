@@ -122,7 +122,7 @@ def hybrid_finish(line: np.ndarray, hint8: np.ndarray | None, hint_finish: np.nd
     clear_finish = None if clear8 is None else resize(np.ascontiguousarray(clear8[:, :, 3]), *finish)
     layer = hybrid_colors(line_finish, hint_finish, color, None, options.shading, radius=radius,
                           clear=clear_finish, swatches=swatches)
-    if options.shading == 0 and not options.proposal_only:
+    if options.floods_first:
         # flats start from the flood and leave it only where the learned decision says
         layer = flood_first(line_finish, hint_finish, clear_finish, layer, color, radius,
                             line_width * scale if line_width else None)

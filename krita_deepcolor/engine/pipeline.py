@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 import cv2
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, NoHints
 from .finish import auto_gap_size, draw_lines, finish_size, hybrid_finish, upsample_colors
 from .flats import Palette, faint_strokes
 from .imaging import (
@@ -72,6 +72,11 @@ class Options:
         if self.close_gaps is not None and not 0 <= self.close_gaps <= MAX_CLOSE_GAPS:
             raise InputError(f"close gaps {self.close_gaps} is out of range: use 0 to {MAX_CLOSE_GAPS} "
                              "pixels, or auto")
+
+    @property
+    def floods_first(self) -> bool:
+        """Whether the flats start from the flood of the hint strokes (``departures.py``)."""
+        return self.finishing == "hybrid" and self.shading == 0 and not self.proposal_only
 
 
 @dataclass
@@ -150,6 +155,10 @@ def colorize(model: Model, line_rgba: np.ndarray, hint_rgba: np.ndarray | None =
     options.check()
     report(0.0, "reading layers")
     line_rgba, hint_rgba = check_layers(line_rgba, hint_rgba, partial)
+    if hint_rgba is None and options.floods_first:
+        # Without strokes the flood is an empty layer, and the network's guesses cost more
+        # pixels that were right (white paper) than they get right: measured in the model card
+        raise NoHints()
     clear_rgba = _strokes(clear_rgba, line_rgba, "keep-clear strokes", partial)
     line = line_levels(line_rgba)  # canvas size, uint8
     faint = 0 if hint_rgba is None else faint_strokes(alpha8(hint_rgba))

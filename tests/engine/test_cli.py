@@ -83,6 +83,7 @@ def test_with_lines_and_max_side_options(files, model_path, tmp_path):
     ("decompression bomb", "more than the limit of 150 million"),
     ("PNG cut short", "a PNG cut short"),  # (libpng's own complaint printed nothing of ours)
     ("broken PNG header", "not a valid PNG"),
+    ("hints with no strokes", "no hint strokes"),
 ])
 def test_bad_input_exits_non_zero_with_one_line(files, model_path, tmp_path, case, message):
     line, hints = files
@@ -125,6 +126,8 @@ def test_bad_input_exits_non_zero_with_one_line(files, model_path, tmp_path, cas
         line.write_bytes(line.read_bytes()[:-40])
     elif case == "broken PNG header":
         line.write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 20)
+    elif case == "hints with no strokes":
+        write_png(hints, np.zeros((96, 128, 4), np.uint8))
     before = line.read_bytes() if line.is_file() else None
     code, stdout, stderr = run_cli("colorize", line, "--hints", hints, "-o", out, "--model", model,
                                    "--models-dir", model_path.parent)
@@ -136,6 +139,18 @@ def test_bad_input_exits_non_zero_with_one_line(files, model_path, tmp_path, cas
     if case != "output is input":
         assert not out.exists()  # nothing half-written
     assert not list(tmp_path.glob("*.part"))
+
+
+def test_flats_without_hints_are_refused_and_the_raw_output_still_guesses(files, model_path, tmp_path):
+    line, _ = files
+    out = tmp_path / "out.png"
+    code, _, stderr = run_cli("colorize", line, "-o", out, "--model", model_path)
+    assert code == 2 and len(stderr.strip().splitlines()) == 1
+    assert "no hint strokes" in stderr and "--hints" in stderr and "--finishing raw" in stderr
+    assert not out.exists()
+    code, _, stderr = run_cli("colorize", line, "-o", out, "--model", model_path, "--finishing", "raw")
+    assert code == 0, stderr
+    assert read_image(out)[:, :, 3].any()
 
 
 def test_hint_naming_rule(tmp_path):
@@ -156,12 +171,14 @@ def test_batch_colours_folders_pairs_hints_and_reports_failures(files, model_pat
     out_dir = tmp_path / "results"
     code = main(["batch", str(tmp_path), "-o", str(out_dir), "--model", str(model_path)])
     captured = capsys.readouterr()
-    assert code == 1  # one input failed
-    assert sorted(p.name for p in out_dir.iterdir()) == ["page.png", "second.png"]
+    assert code == 1  # two inputs failed
+    assert sorted(p.name for p in out_dir.iterdir()) == ["page.png"]
     assert tuple(read_image(out_dir / "page.png")[30, 30, :3]) == (0, 200, 0)  # its hints were used
-    assert read_image(out_dir / "second.png")[30, 30, :3].min() >= 240  # no hints: the model's white
     assert "3/3" in captured.err and "skipped" in captured.err and "broken.png" in captured.err
-    assert "coloured 2 of 3" in captured.out
+    assert f"skipped {other}: no hint strokes" in captured.err and "NAME.hints.png" in captured.err
+    assert "coloured 1 of 3" in captured.out
+    code = main(["batch", str(other), "-o", str(out_dir), "--model", str(model_path), "--finishing", "raw"])
+    assert code == 0 and read_image(out_dir / "second.png")[30, 30, :3].min() >= 240  # the model's white
 
 
 def test_batch_gives_inputs_of_one_name_a_result_each_and_says_so(files, model_path, tmp_path, capsys):
@@ -172,7 +189,7 @@ def test_batch_gives_inputs_of_one_name_a_result_each_and_says_so(files, model_p
     (folder / "a.jpg").write_bytes((folder / "a.png").read_bytes())  # (OpenCV reads by content)
     write_png(folder / "b.png", line_art())
     out_dir = tmp_path / "results"
-    code = main(["batch", str(folder), "-o", str(out_dir), "--model", str(model_path)])
+    code = main(["batch", str(folder), "-o", str(out_dir), "--model", str(model_path), "--finishing", "raw"])
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert sorted(p.name for p in out_dir.iterdir()) == ["a-jpg.png", "a-png.png", "b.png"]
@@ -184,6 +201,7 @@ def test_batch_goes_on_after_a_refused_image(files, model_path, tmp_path, capsys
     folder.mkdir()
     write_png(folder / "good.png", line_art())
     (folder / "huge.png").write_bytes(png_claiming(100_000, 100_000))
+    write_png(folder / "good.hints.png", hint_layer())
     write_png(folder / "white.png", np.full((96, 128, 4), 255, np.uint8))
     code = main(["batch", str(folder), "-o", str(tmp_path / "out"), "--model", str(model_path)])
     captured = capsys.readouterr()
@@ -249,6 +267,7 @@ def test_batch_into_an_unusable_folder_exits_2_with_one_line(files, model_path, 
 def test_batch_skips_an_unwritable_output_and_goes_on(files, model_path, tmp_path, capsys):
     line, _ = files
     write_png(tmp_path / "second.png", line_art())
+    write_png(tmp_path / "second.hints.png", hint_layer())
     out_dir = tmp_path / "results"
     (out_dir / "page.png").mkdir(parents=True)  # the first result's path is taken by a folder
     code = main(["batch", str(line), str(tmp_path / "second.png"), "-o", str(out_dir), "--model",
@@ -286,7 +305,8 @@ def test_the_hints_icc_profile_is_kept_in_the_result(files, model_path, tmp_path
     assert read_icc_chunk(out) == hint_profile and read_icc_chunk(line) == line_profile
     assert tuple(read_image(out)[30, 30]) == (0, 200, 0, 255), "the hint's numbers, as painted in its space"
     out.unlink()
-    assert main(["colorize", str(line), "-o", str(out), "--model", str(model_path)]) == 0
+    raw = ["--finishing", "raw"]  # (flats need hints)
+    assert main(["colorize", str(line), "-o", str(out), "--model", str(model_path), *raw]) == 0
     assert read_icc_chunk(out) == line_profile, "without hints the line art's profile"
 
 

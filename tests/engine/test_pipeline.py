@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from krita_deepcolor.engine import Cancelled, CancelToken, InputError, Options, colorize, load_model
+from krita_deepcolor.engine.errors import NoHints
 from krita_deepcolor.engine.flats import faint_strokes
 from krita_deepcolor.engine.imaging import alpha8
 from tests import contract_models
@@ -41,7 +42,7 @@ def test_odd_canvas_is_padded_for_the_model_and_cropped_back(strict_model):
 
 
 def test_tiny_canvas_works(model):
-    result = colorize(model, np.full((1, 1, 4), (0, 0, 0, 255), np.uint8), None)
+    result = colorize(model, np.full((1, 1, 4), (0, 0, 0, 255), np.uint8), None, Options(finishing="raw"))
     assert result.rgba.shape == (1, 1, 4)
 
 
@@ -57,10 +58,18 @@ def test_thin_strip_takes_its_hint_colour(model, thin):
     assert (rgba[:, 3100:, 3] == 0).all()  # the part past the divider got no hint: clear
 
 
-def test_no_hints_and_empty_hint_layer_give_the_same_result(model):
+def test_flats_need_hint_strokes_and_an_empty_hint_layer_counts_as_none(model):
     line = line_art()
     empty = np.zeros((96, 128, 4), np.uint8)
-    np.testing.assert_array_equal(colorize(model, line, None).rgba, colorize(model, line, empty).rgba)
+    for hints in (None, empty):
+        with pytest.raises(NoHints, match="no hint strokes"):
+            colorize(model, line, hints)
+        with pytest.raises(NoHints):
+            colorize(model, line, hints, Options(preview_side=32))
+    raw = Options(finishing="raw")  # the network's own guess, and the shaded proposal, still run
+    guessed = colorize(model, line, None, raw).rgba
+    np.testing.assert_array_equal(guessed, colorize(model, line, empty, raw).rgba)
+    assert colorize(model, line, None, Options(shading=0.5)).rgba.shape == (96, 128, 4)
 
 
 def test_with_lines_multiplies_crisp_full_resolution_lines(model):
@@ -99,7 +108,7 @@ def test_sixteen_bit_input_gives_the_same_colours(model):
 
 def test_line_width_matching_scales_to_training_width(model):
     line = line_art(256, 256, thickness=8)  # model was "trained" on 2 px lines
-    result = colorize(model, line, None, Options(max_side=1024))
+    result = colorize(model, line, hint_layer(256, 256), Options(max_side=1024))
     assert result.line_width == pytest.approx(8, rel=0.15)
     assert result.plan.work[0] == pytest.approx(64, abs=8)
 
@@ -164,7 +173,7 @@ def test_a_preview_colours_a_shrunk_copy_and_gives_the_canvas_its_colours(model)
                    Options(match_line_width=False, preview_side=200))
     assert odd.rgba.shape == (1203, 1605, 4) and tuple(odd.rgba[600, 400]) == (255, 0, 0, 255)
     assert (odd.rgba[1197:] == odd.rgba[1196]).all() and (odd.rgba[:, 1602:] == odd.rgba[:, 1601:1602]).all()
-    small = colorize(model, line_art(), hints[:96, :128], Options(preview_side=200))
+    small = colorize(model, line_art(), hint_layer(), Options(preview_side=200))
     assert small.plan.canvas == (96, 128)  # a canvas within the preview side is coloured as it is
 
 

@@ -235,7 +235,9 @@ def test_thin_lines_on_a_big_canvas_still_separate_regions(model):
 def test_with_lines_keeps_the_outline_opaque_outside_the_figure(model):
     line = np.zeros((128, 128, 4), np.uint8)
     cv2.rectangle(line, (20, 20), (100, 100), (0, 0, 0, 255), 4)
-    result = colorize(model, line, None, Options(with_lines=True, match_line_width=False))
+    hint = np.zeros_like(line)
+    hint[50:60, 50:60] = (255, 0, 0, 255)
+    result = colorize(model, line, hint, Options(with_lines=True, match_line_width=False))
     assert tuple(result.rgba[20, 60]) == (0, 0, 0, 255)  # the outline
     assert result.rgba[5, 5, 3] == 0
 

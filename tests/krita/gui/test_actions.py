@@ -124,6 +124,7 @@ def test_a_result_painted_on_by_hand_is_kept_beside_the_new_one(open_doc, colori
 def test_colorize_uses_the_active_layer_when_no_layer_is_named_like_line_art(open_doc, colorizer):
     doc = open_doc(96, 64, name="active")
     paint = add_layer(doc, "Paint Layer 2", line_art(96, 64))
+    add_layer(doc, "Hints", hint_spot(96, 64, RED))
     make_active(doc, paint)
     trigger(COLORIZE)
     wait_until(lambda: not colorizer.busy, 30)
@@ -181,7 +182,7 @@ def test_colorize_all_skips_documents_whose_active_layer_is_no_line_art(open_doc
     document("sketch", "Hints", ("Sketch", line_art(96, 64)), ("Hints", hint_spot(96, 64, RED)))
     document("empty", "Paint 2", ("Sketch", line_art(96, 64)), ("Paint 2", None))
     document("paper", "Papier", ("Sketch", line_art(96, 64)), ("Papier", white))
-    good = document("good", "Ink", ("Ink", line_art(96, 64)))
+    good = document("good", "Ink", ("Ink", line_art(96, 64)), ("Hints", hint_spot(96, 64, RED)))
 
     trigger(COLORIZE_ALL)
     wait_until(lambda: colorizer.summary, 60, "the batch summary")

@@ -104,7 +104,8 @@ def test_canvas_sizes(make_doc, colorizer, size):
                       else np.full((1, 1, 4), (0, 0, 0, 255), np.uint8))
     hints = add_layer(doc, "Hints", hint_spot(width, height, RED))
     if size == (1, 1):
-        hints.remove()
+        hints.remove()  # (one opaque pixel would be a fully opaque hint layer)
+        colorizer.update_settings(output="raw")  # flats need hints: the network's own colours
     status = run(colorizer, doc, timeout=300)
     assert status.startswith("Added"), status
     node = result_layer(doc, lines)
@@ -112,6 +113,18 @@ def test_canvas_sizes(make_doc, colorizer, size):
     if min(size) > 1:
         row, column = hint_point(width, height)
         assert tuple(pixels(node, doc)[row, column][:3]) == RED
+
+
+def test_flats_without_hint_strokes_are_refused_and_nothing_is_added(make_doc, colorizer):
+    doc = make_doc()
+    lines = add_layer(doc, "Lines", line_art(96, 64))
+    add_layer(doc, "Hints")  # a hint layer with nothing painted on it yet
+    before = stack(doc.rootNode())
+    status = run(colorizer, doc)
+    assert status.startswith("no hint strokes") and "hints layer" in status, status
+    assert stack(doc.rootNode()) == before and not Registry(doc).layers_for(lines)
+    colorizer.update_settings(output="raw")
+    assert run(colorizer, doc).startswith("Added"), "the raw network output needs no hints"
 
 
 def test_a_fill_layer_is_listed_and_coloured_as_line_art(make_doc, colorizer):
@@ -266,6 +279,7 @@ def test_batch_colours_every_open_document_and_says_what_was_skipped(make_doc, c
     lines_and_hints(good)
     cmyk = make_doc(name="cmyk", model="CMYKA", depth="U8")
     add_layer(cmyk, "Ink", line_art(96, 64))
+    add_layer(cmyk, "Hints", hint_spot(96, 64, RED))
     nameless = make_doc(name="nameless")
     add_layer(nameless, "Paint 1", line_art(96, 64))
     empty = make_doc(name="empty")

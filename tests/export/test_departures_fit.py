@@ -1,0 +1,65 @@
+"""Fitting the flood-first decision on collected units: thresholds that keep the promises, and
+the measure of what guesses would do where no strokes were given."""
+
+import numpy as np
+
+from export import departures
+from export.data.halves import half_of
+from krita_deepcolor.engine.departures import FEATURES, KINDS
+
+CLEAR, FILL = KINDS.index("clear"), KINDS.index("fill")
+
+
+def tuning_ids(count: int, package: str = "pkg") -> list[str]:
+    ids = [f"{package}-{n:08x}-384" for n in range(400)]
+    return [i for i in ids if half_of(i) == "tuning"][:count]
+
+
+def table(records: list[dict]) -> dict:
+    """A collected table (as ``departures.load`` gives) from per-record dicts of units."""
+    flat = {key: np.concatenate([np.asarray(r[key]) for r in records])
+            for key in ("features", "kinds", "forbidden", "gains", "close_gains")}
+    data = {"ids": np.array([r["id"] for r in records]), "regimes": np.array([r["regime"] for r in records]),
+            "counts": np.array([len(r["kinds"]) for r in records]),
+            "flood_sse": np.array([r["flood_sse"] for r in records], float),
+            "pixels": np.array([r["pixels"] for r in records]),
+            "hinted": np.array([r["hinted"] for r in records]),
+            **flat}
+    data["features"] = data["features"].reshape(-1, len(FEATURES)).astype(np.float32)
+    data["record"] = np.repeat(np.arange(len(data["counts"])), data["counts"])
+    return data
+
+
+def units(sample_id: str, regime: str, kind: int, gains, close_gains, rng, hinted=True) -> dict:
+    n = len(gains)
+    return {"id": sample_id, "regime": regime, "features": rng.normal(size=(n, len(FEATURES))),
+            "kinds": np.full(n, kind), "forbidden": np.zeros(n, bool), "gains": np.asarray(gains, float),
+            "close_gains": np.asarray(close_gains, float), "flood_sse": 1000.0, "pixels": 10000,
+            "hinted": hinted}
+
+
+def test_thresholds_never_take_a_kind_that_puts_a_regime_below_the_flood():
+    rng = np.random.default_rng(0)
+    records = []
+    for sample_id in tuning_ids(10):
+        records.append(units(sample_id, "dense", FILL, [50.0] * 20, [5.0] * 20, rng))  # fills help
+        records.append(units(sample_id, "sparse", CLEAR, [-80.0] * 20, [-5.0] * 20, rng))  # clears harm
+    data = table(records)
+    decision = departures.choose_thresholds(departures.train(data), data, np.ones(len(data["counts"]), bool))
+    lead = departures.leads(data, decision)
+    assert (lead[data["regimes"] == "dense"] > 0).all()  # the fills are taken
+    assert (lead[data["regimes"] == "sparse"] == 0).all()  # the clears never
+    assert departures.leads(data, None)[data["regimes"] == "sparse"].max() < 0  # as taking all would
+
+
+def test_guesses_without_hints_weigh_packages_equally_and_leave_hinted_pictures_out():
+    rng = np.random.default_rng(1)
+    big, small = tuning_ids(9, "big"), tuning_ids(1, "small")
+    records = [units(i, "none", FILL, [100.0] * 4, [-500.0] * 4, rng, hinted=False) for i in big]
+    records += [units(i, "none", FILL, [0.0] * 4, [0.0] * 4, rng, hinted=False) for i in small]
+    records += [units(i, "dense", FILL, [-900.0] * 4, [900.0] * 4, rng) for i in big]  # not counted
+    data = table(records)
+    lead, close = departures.guesses_without_hints(data, np.ones(len(data["counts"]), bool))
+    # "big": 400 of 1000 squared error gone (+2.2 dB), 2000 of 10000 pixels lost; "small": level
+    assert abs(lead - 10 * np.log10(1000 / 600) / 2) < 1e-6
+    assert abs(close - (-0.2 / 2)) < 1e-9
