@@ -29,7 +29,7 @@ class WholeReplacements(QObject):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self._watched = set()
+        self._watched = {}  # address -> the action's wrapper
         self._action = self._doc = None
         self._deadline = 0.0
         self._steps = 0
@@ -42,8 +42,20 @@ class WholeReplacements(QObject):
         """Follow ``action`` (a window's Undo or Redo); each action once."""
         if action is None or sip.unwrapinstance(action) in self._watched:
             return
-        self._watched.add(sip.unwrapinstance(action))
-        action.triggered.connect(lambda *_: self._acted(action))
+        self._watched[sip.unwrapinstance(action)] = action  # (and its wrapper kept alive)
+        # A method of this object, not a lambda: a lambda's connection to an action Krita
+        # created was found dropped now and then (the undo went unfollowed, on a loaded machine)
+        action.triggered.connect(self._triggered)
+        action.destroyed.connect(self._forget)
+
+    def _triggered(self, *_) -> None:
+        action = self.sender()
+        if action is not None:
+            self._acted(action)
+
+    def _forget(self, gone) -> None:
+        # the address may come back as another action, which must be followed anew
+        self._watched.pop(sip.unwrapinstance(gone), None)
 
     def _acted(self, action) -> None:
         doc = active_document()
