@@ -15,10 +15,11 @@ come from the packages the generators train on; validation pairs may include Str
 ``fit`` trains one logistic model per kind on the training units (a unit weighs its gain as a
 share of its picture's flood error: about what it moves the picture's PSNR), then picks one
 threshold per kind on the *tuning* half of the validation units: the highest mean lead over the
-flood (a mean over packages, then over regimes) with no regime below the flood and at most
-MAX_BELOW of the pictures more than 1 dB below it. It reports both halves; the held-out half is
-not looked at when choosing. Given no strokes at all the engine colours nothing (``NoHints``):
-the report leaves those pictures out and says what the proposal's guesses would do there.
+flood (a mean over packages, then over regimes) with no regime, nor any package in a regime,
+below the flood and at most MAX_BELOW of the pictures more than 1 dB below it. It reports both
+halves; the held-out half is not looked at when choosing. Given no strokes at all the engine
+colours nothing (``NoHints``): the report leaves those pictures out and says what the
+proposal's guesses would do there.
 """
 
 from __future__ import annotations
@@ -232,6 +233,15 @@ def summary(data: dict, lead: np.ndarray, chosen: np.ndarray) -> tuple[float, fl
     return float(np.mean(by_regime)), float(np.min(by_regime)), float(np.mean(lead[chosen] < -1.0))
 
 
+def worst_cell(data: dict, lead: np.ndarray, chosen: np.ndarray) -> float:
+    """The lowest mean lead of one package in one regime over the ``chosen`` records."""
+    packages = np.array([source_of(i) for i in data["ids"]])
+    cells = [lead[rows].mean() for regime in np.unique(data["regimes"][chosen])
+             for package in np.unique(packages[chosen])
+             if (rows := chosen & (data["regimes"] == regime) & (packages == package)).any()]
+    return float(min(cells))
+
+
 def guesses_without_hints(data: dict, chosen: np.ndarray) -> tuple[float, float]:
     """Over the ``chosen`` records given no strokes (the flood: an empty layer), what taking every
     unit of the proposal would do, as means over packages: (lead in dB, change in the share of
@@ -248,9 +258,12 @@ def choose_thresholds(decision: Decision, data: dict, chosen: np.ndarray) -> Dec
     thresholds = np.full(len(KINDS), 1.01)
 
     def objective(candidate):
-        # never worse first (no regime below the flood, few pictures far below it), then better
-        mean, worst, below = summary(data, leads(data, _with(decision, candidate)), chosen)
-        return mean - 100 * max(0.0, below - MAX_BELOW) - 10 * max(0.0, -worst)
+        # never worse first (no regime, nor any package in a regime, below the flood; few
+        # pictures far below it), then better
+        lead = leads(data, _with(decision, candidate))
+        mean, worst, below = summary(data, lead, chosen)
+        cell = worst_cell(data, lead, chosen)
+        return mean - 100 * max(0.0, below - MAX_BELOW) - 10 * max(0.0, -worst) - 10 * max(0.0, -cell)
     best = objective(thresholds)
     for _ in range(3):
         for kind in range(len(KINDS)):

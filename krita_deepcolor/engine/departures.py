@@ -29,6 +29,7 @@ import numpy as np
 
 from .imaging import INK_THRESHOLD, lab
 from .regions import find_regions, flood_keys, hint_seeds, open_outline_radius
+from .reuse import RECENT
 
 DECISION_FILE = Path(__file__).with_name("departures.json")
 KINDS = ("clear", "recolour", "fill")
@@ -150,7 +151,8 @@ def find_units(line8: np.ndarray, hint: np.ndarray, flood: np.ndarray, proposal:
     kinds = np.where(flood_share >= 0.5, np.where(proposal_share >= 0.5, 1, 0), 2)
 
     # the paper region (no gap closing) of each unit: any one of its pixels tells
-    region_count, regions = cv2.connectedComponents(paper.view(np.uint8), connectivity=4, ltype=cv2.CV_32S)
+    region_count, regions = RECENT.recall("paper regions", (line8,), (), lambda: cv2.connectedComponents(
+        paper.view(np.uint8), connectivity=4, ltype=cv2.CV_32S))
     first = np.full(n, -1, np.int64)
     flat_index = np.flatnonzero(inside)
     first[unit_of[::-1]] = flat_index[::-1]
@@ -176,7 +178,8 @@ def find_units(line8: np.ndarray, hint: np.ndarray, flood: np.ndarray, proposal:
     unit_closed = closed.labels.ravel()[first]
 
     line_width = max(line_width or 2.0 * radius or 2.0, 1.0)
-    depth = cv2.distanceTransform(paper.view(np.uint8), cv2.DIST_L2, 3)
+    depth = RECENT.recall("paper depth", (line8,), (),
+                          lambda: cv2.distanceTransform(paper.view(np.uint8), cv2.DIST_L2, 3))
     if seeds.any():
         to_stroke = unit_mean(cv2.distanceTransform((~seeds).view(np.uint8), cv2.DIST_L2, 3))
     else:

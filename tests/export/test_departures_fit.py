@@ -63,3 +63,21 @@ def test_guesses_without_hints_weigh_packages_equally_and_leave_hinted_pictures_
     # "big": 400 of 1000 squared error gone (+2.2 dB), 2000 of 10000 pixels lost; "small": level
     assert abs(lead - 10 * np.log10(1000 / 600) / 2) < 1e-6
     assert abs(close - (-0.2 / 2)) < 1e-9
+
+
+def test_thresholds_keep_every_package_at_or_above_the_flood_in_every_regime():
+    """A kind that lifts the mean over packages but puts one small package below the flood is
+    taken only where it costs that package little: a package's deficit weighs ten times its
+    size, as a regime's does."""
+    rng = np.random.default_rng(2)
+    records = [units(i, "dense", FILL, [20.0] * 10, [0.0] * 10, rng) for i in tuning_ids(6, "big")]
+    records += [units(i, "dense", FILL, [-6.0] * 10, [0.0] * 10, rng) for i in tuning_ids(1, "small")]
+    data = table(records)
+    everything = np.ones(len(data["counts"]), bool)
+    assert departures.summary(data, departures.leads(data, None), everything)[0] > 0  # the mean gains
+    assert departures.worst_cell(data, departures.leads(data, None), everything) < 0  # "small" loses
+    decision = departures.choose_thresholds(departures.train(data), data, everything)
+    lead = departures.leads(data, decision)
+    assert departures.worst_cell(data, lead, everything) > 0.2 * departures.worst_cell(
+        data, departures.leads(data, None), everything)  # a fifth of the loss at most
+    assert departures.summary(data, lead, everything)[0] > 0
