@@ -8,6 +8,9 @@
   ("thin", the slow case: the network runs at the full max side and regions are found at up to
   2048 px); the time the engine adds around the network, the finishing's time beside that of
   the hybrid proposal alone (what the flood-first finishing adds to), and the peak memory.
+  A first colouring keeps nothing from earlier runs; then the artist's loop: the same strokes in
+  other colours (the line art's work is reused), then only the output kind changed (the
+  network's output is reused too), each beside the first colouring.
 * model alone: the same ONNX file in onnxruntime at the working size the engine chose, and the
   same network in PyTorch eager (the baseline onnxruntime beats), each in its own process.
 Without --model, the default pix2pix-stroke architecture is exported with random weights:
@@ -53,21 +56,33 @@ def _peak_mb() -> float:
 
 def child_engine(model_path: str, size_and_lines: str) -> dict:
     from krita_deepcolor.engine import Options, colorize, load_model
+    from krita_deepcolor.engine.reuse import RECENT
     model = load_model(model_path, device="cpu", threads=THREADS)
     size, lines = size_and_lines.split(":")
     line, hint = _canvas(int(size), lines)
+    recoloured = np.ascontiguousarray(hint[:, :, [1, 2, 0, 3]])  # the same strokes, other colours
+
+    def seconds(result) -> float:
+        return sum(result.seconds.values())
     colorize(model, line, hint)  # warm-up: onnxruntime plans its memory on the first run
-    totals, networks, finishes, proposals, padded = [], [], [], [], None
+    totals, networks, finishes, proposals, agains, outputs, padded = [], [], [], [], [], [], None
     for _ in range(REPEATS):
+        RECENT.clear()  # a first colouring: nothing kept from earlier runs
         result = colorize(model, line, hint, Options())
-        totals.append(sum(result.seconds.values()))
+        totals.append(seconds(result))
         networks.append(result.seconds["network"])
         finishes.append(result.seconds["finish"])
+        # the artist's loop: the hint colours changed (the line art's work is kept), then only
+        # the output kind (the network's output is kept too)
+        agains.append(seconds(colorize(model, line, recoloured, Options())))
+        outputs.append(seconds(colorize(model, line, recoloured, Options(with_lines=True))))
+        RECENT.clear()
         # the baseline the flood-first finishing is measured against: the hybrid proposal alone
         proposals.append(colorize(model, line, hint, Options(proposal_only=True)).seconds["finish"])
         padded = result.plan.padded
     return {"total": statistics.median(totals), "network": statistics.median(networks),
             "finish": statistics.median(finishes), "proposal_finish": statistics.median(proposals),
+            "again": statistics.median(agains), "output_changed": statistics.median(outputs),
             "padded": padded, "peak_mb": _peak_mb()}
 
 
@@ -175,9 +190,9 @@ def main(argv=None) -> int:
     print(f"model: {model if args.model else args.variant + ' (random weights)'}; {THREADS} threads; "
           f"median of {REPEATS} runs after a warm-up")
     print("| canvas | lines | network at | engine end to end s | network s | engine adds s | finishing s "
-          "(hybrid proposal alone) | engine peak MB | onnxruntime alone s (peak MB) "
-          "| PyTorch eager s (peak MB) |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "(hybrid proposal alone) | again, hint colours changed s | again, output kind changed s "
+          "| engine peak MB | onnxruntime alone s (peak MB) | PyTorch eager s (peak MB) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for size in args.sizes:
         for lines in ("scaled", "thin"):
             engine = _child("engine", model, f"{size}:{lines}")
@@ -187,7 +202,8 @@ def main(argv=None) -> int:
             eager_cell = f"{eager['seconds']:.3f} ({eager['peak_mb']:.0f})" if eager else "n/a (no torch)"
             print(f"| {size}² | {lines} | {engine['padded'][1]}x{side} | {engine['total']:.3f} "
                   f"| {engine['network']:.3f} | {engine['total'] - engine['network']:.3f} "
-                  f"| {engine['finish']:.3f} ({engine['proposal_finish']:.3f}) | {engine['peak_mb']:.0f} "
+                  f"| {engine['finish']:.3f} ({engine['proposal_finish']:.3f}) | {engine['again']:.3f} "
+                  f"| {engine['output_changed']:.3f} | {engine['peak_mb']:.0f} "
                   f"| {ort['seconds']:.3f} ({ort['peak_mb']:.0f}) | {eager_cell} |",
                   flush=True)
     return 0

@@ -31,6 +31,7 @@ from .imaging import (
     to_rgba8,
 )
 from .plan import WorkPlan, estimate_line_width, plan_work
+from .reuse import RECENT
 from .runtime import CancelToken, Model
 
 Progress = Callable[[float, str], None]
@@ -188,7 +189,9 @@ def colorize(model: Model, line_rgba: np.ndarray, hint_rgba: np.ndarray | None =
     report(0.1, f"running {info.name} at {plan.padded[1]}x{plan.padded[0]} on {model.provider}")
     line_in = _pad(line_work, plan.padded, 1.0)[None, None]
     hint_in = _pad(hint_work, plan.padded, 0.0).transpose(2, 0, 1)[None]
-    color = model.run(line_in, hint_in, cancel)[0].transpose(1, 2, 0)
+    # (the same inputs again, as when only the output kind, palette or gaps changed: kept)
+    color = RECENT.recall("network", (line_in, hint_in), (model.serial,),
+                          lambda: model.run(line_in, hint_in, cancel))[0].transpose(1, 2, 0)
     color = np.ascontiguousarray(color[:plan.work[0], :plan.work[1]])
     step("network")
 

@@ -40,6 +40,7 @@ import numpy as np
 
 from .flats import PAINTED_ALPHA, pack, unpack
 from .imaging import INK_THRESHOLD, lab, shrink_lines, to_uint8
+from .reuse import RECENT
 
 # A hint pixel seeds the flood where it is at least half as opaque as the most opaque pixel of
 # its stroke: the antialiased fringe of a stroke (whose colour 8-bit premultiplied resampling
@@ -110,7 +111,12 @@ COARSE_RADIUS = 16
 
 
 def find_regions(line8: np.ndarray, radius: int) -> Regions:
-    """Split the canvas into regions enclosed by the ink of ``line8`` (uint8, 255 = paper)."""
+    """Split the canvas into regions enclosed by the ink of ``line8`` (uint8, 255 = paper).
+    Kept for the next run on the same line art (``reuse.py``)."""
+    return RECENT.recall("regions", (line8,), (radius,), lambda: _find_regions(line8, radius))
+
+
+def _find_regions(line8: np.ndarray, radius: int) -> Regions:
     factor = radius // COARSE_RADIUS
     if factor >= 2:
         height, width = line8.shape

@@ -7,10 +7,11 @@ CUDA in every onnxruntime-gpu build, GPU or not, so it cannot be trusted.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import warnings
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ from .errors import Cancelled, ContractError, DeviceError
 DEVICES = ("auto", "cuda", "cpu")
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
+_SERIALS = itertools.count(1)
 
 
 def _ort():
@@ -84,6 +86,7 @@ class Model:
     info: ModelInfo
     session: object
     provider: str  # "CUDA" or "CPU", what the session really uses
+    serial: int = field(default_factory=lambda: next(_SERIALS))  # tells loaded models apart
 
     def run(self, line: np.ndarray, hint: np.ndarray, cancel: CancelToken | None = None) -> np.ndarray:
         """line [N,1,H,W], hint [N,4,H,W] float32 -> color [N,3,H,W] float32 in [0,1]."""
