@@ -13,6 +13,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 
+from . import undo_steps
 from .batch import Batch
 from .document import (
     DocumentError,
@@ -39,7 +40,7 @@ from .palettes import load_palette, palette_names
 from .picking import AUTO, pick_clear, pick_layers, picker_entries
 from .preview import PreviewScheduler
 from .qt import QObject, QTimer, Signal
-from .registry import PREVIEW, RESULT
+from .registry import PREVIEW, RESULT, Registry
 from .results import add_result, replaced_result, result_name, set_aside_painted, update_preview
 from .settings import Settings
 from .stroke_ends import StrokeEnds
@@ -130,6 +131,7 @@ class Colorizer(QObject):
         self._closed_while_running = False
         self._preview = PreviewScheduler()
         self._stroke_waiting = False  # a stroke ended while busy: look at the layers afterwards
+        self._presses_seen = undo_steps.presses()  # the artist's Undo/Redo presses at the last look
         self._shown = None  # (layer id, origin, pixels) of the last preview written
         self._stroke_ends = StrokeEnds(self.stroke_ended, self)
         self.worker = Worker(self)
@@ -196,6 +198,10 @@ class Colorizer(QObject):
         if "live_preview" in changes:
             self._preview.reset()
             self._shown = None  # (a canvas-size array: not kept while the preview is off)
+            if self.settings.live_preview:
+                self._presses_seen = undo_steps.presses()  # turned on: preview what is there
+            else:
+                undo_steps.previews_settled(None, shown=False)  # undoing them is left alone
             self._stroke_ends.watch(self.settings.live_preview)
             if self.settings.live_preview:
                 self._watch.start()
@@ -408,6 +414,7 @@ class Colorizer(QObject):
                 node = update_preview(request.doc, line, coloured.content, name, coloured.origin, self._shown,
                                       request.inputs.line_hides)
                 self._shown = (node_id(node), coloured.origin, coloured.content)
+                undo_steps.previews_settled(request.doc)
             else:
                 self._shown = None  # the result replaces the preview layer
                 kept = set_aside_painted(request.doc, line)
@@ -467,6 +474,9 @@ class Colorizer(QObject):
                 self.worker.cancel()
             return
         if self.settings.live_preview and not self.busy and self._batch is None:
+            doc = active_document()
+            if doc is not None:
+                undo_steps.previews_settled(doc)  # (a preview layer deleted by hand is no longer shown)
             self._poll_preview()
 
     def stroke_ended(self, doc=None) -> bool:
@@ -494,6 +504,12 @@ class Colorizer(QObject):
             if not self._preview.stroke_ended(seen):
                 return False
         elif not self._preview.due(seen, time.monotonic()):
+            return False
+        presses, self._presses_seen = self._presses_seen, undo_steps.presses()
+        if presses != self._presses_seen and not Registry(doc).layers_for(line, (PREVIEW,)):
+            # The change came with an Undo or Redo: adding a layer now would be a new step,
+            # and the steps Redo can bring back would be lost
+            self._say("Preview: paint a stroke to see it again (Undo took its layer away).", doc)
             return False
         try:
             return self._start(self._prepare(doc, *self.picks, PREVIEW))

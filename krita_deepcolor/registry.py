@@ -46,6 +46,11 @@ class Registry:
                 if self.is_ours(node) and self.layers[node_id(node)]["line"] == line_id
                 and self.layers[node_id(node)]["kind"] in kinds]
 
+    def present(self, kinds=(RESULT, PREVIEW)) -> set[str]:
+        """Ids of our layers of ``kinds`` that are in the document now."""
+        return {node_id(node) for node, _ in walk(self.doc.rootNode())
+                if self.is_ours(node) and self.layers[node_id(node)]["kind"] in kinds}
+
     def add(self, node, line, kind: str, replaces=(), fingerprint: str = "") -> None:
         """Record ``node``, the layers it replaced (``replaces``, their ids) and what it held when
         it was added (``fingerprint``, its ``signature``: to notice paint added by hand)."""

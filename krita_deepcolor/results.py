@@ -136,8 +136,7 @@ def add_result(doc, line, content, name: str, kind: str = RESULT, origin: tuple[
     fingerprint = signature(node) if kind == RESULT else ""  # previews are repainted: never "painted"
     registry.add(node, line, kind, [node_id(old) for old in replaced], fingerprint)
     registry.save()
-    if replaced:
-        watch_active_window()  # so that one undo takes back the add and the removals below
+    watch_active_window()  # so that one undo takes back the add and the removals below
     # Farthest first: the last removal is the one a single undo brings back, the closest one.
     for old in reversed(_closest_first(line, replaced)):
         old.remove()

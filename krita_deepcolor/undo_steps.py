@@ -1,4 +1,4 @@
-"""One undo, or one redo, per colouring.
+"""One undo, or one redo, per colouring; the live preview's layer is no step of the artist's.
 
 Krita's Python API records adding a result and removing each layer it replaces as history steps
 of their own, and offers no way to group them. So after the artist's Undo or Redo (Krita's
@@ -6,6 +6,11 @@ actions: the menu, a shortcut or a toolbar button), once Krita has carried it ou
 is looked at: while it stands between the steps of one replacement (``Registry.between_steps``),
 the same action runs again, until the whole replacement is undone or redone. Steps picked in
 the Undo History docker are left as picked.
+
+Adding the live preview's layer is a history step too (later previews repaint it, which is
+none). An Undo that takes away a preview layer the artist was shown goes on to undo the artist's
+own step before it; the colorizer then adds no new preview layer until the artist paints again
+(``presses``), which would throw away what Redo can bring back.
 """
 
 from __future__ import annotations
@@ -14,9 +19,9 @@ import time
 
 from krita import Krita
 
-from .document import active_document, is_idle, is_open
+from .document import active_document, document_key, is_idle, is_open
 from .qt import QObject, QTimer, sip
-from .registry import Registry
+from .registry import PREVIEW, Registry
 
 UNDO_ACTIONS = ("edit_undo", "edit_redo")
 POLL_MS = 10  # how often the document is checked for the undo being carried out
@@ -34,6 +39,9 @@ class WholeReplacements(QObject):
         self._deadline = 0.0
         self._steps = 0
         self._repeating = False
+        self.presses = 0  # the artist's Undo and Redo presses so far (not the repeats)
+        self._shown = {}  # document key -> ids of the preview layers the artist was last shown
+        self._preview_undone = False  # this press already went past a preview layer
         self._timer = QTimer(self)
         self._timer.setInterval(POLL_MS)
         self._timer.timeout.connect(self._check)
@@ -63,6 +71,8 @@ class WholeReplacements(QObject):
             return
         if not self._repeating:
             self._steps = 0  # the artist pressed it: a new run of steps
+            self.presses += 1
+            self._preview_undone = False
         self._action, self._doc = action, doc
         self._deadline = time.monotonic() + GIVE_UP_S
         self._timer.start()
@@ -75,8 +85,16 @@ class WholeReplacements(QObject):
         if not is_idle(doc):
             return  # Krita is still carrying the step out (and ignores undo meanwhile)
         self._timer.stop()
-        if self._steps >= MAX_STEPS or doc != active_document() or not Registry(doc).between_steps():
+        if self._steps >= MAX_STEPS or doc != active_document():
             return
+        registry = Registry(doc)
+        if not registry.between_steps():
+            shown = self._shown.get(document_key(doc), set())
+            if (self._action.objectName() != "edit_undo" or self._preview_undone
+                    or not shown - registry.present((PREVIEW,))):
+                self.previews_settled(doc)
+                return
+            self._preview_undone = True  # the preview's layer went: the artist meant their own step
         self._steps += 1
         self._repeating = True
         try:
@@ -85,14 +103,37 @@ class WholeReplacements(QObject):
             self._repeating = False
 
 
+    def previews_settled(self, doc, shown: bool = True) -> None:
+        """Note the preview layers in ``doc`` as what the artist sees, unless an undo is under
+        way; with ``shown`` False (the live preview is off) forget them all."""
+        if not shown:
+            self._shown.clear()
+        elif not self._timer.isActive() and is_open(doc) and is_idle(doc):
+            self._shown[document_key(doc)] = Registry(doc).present((PREVIEW,))
+
+
 _whole_replacements = None
+
+
+def _watcher() -> WholeReplacements:
+    global _whole_replacements
+    if _whole_replacements is None:
+        _whole_replacements = WholeReplacements(Krita.instance())
+    return _whole_replacements
+
+
+def presses() -> int:
+    """How many times the artist pressed Undo or Redo so far (a change seen after a new press came
+    from the history, not from painting)."""
+    return _watcher().presses
+
+
+def previews_settled(doc, shown: bool = True) -> None:
+    _watcher().previews_settled(doc, shown)
 
 
 def watch_active_window() -> None:
     """Follow the Undo and Redo of the active window (each window has its own; they are only
-    certain to exist once it shows a document, so this is called as a replacement is made)."""
-    global _whole_replacements
-    if _whole_replacements is None:
-        _whole_replacements = WholeReplacements(Krita.instance())
+    certain to exist once it shows a document, so this is called as a layer of ours is added)."""
     for name in UNDO_ACTIONS:
-        _whole_replacements.watch(Krita.instance().action(name))
+        _watcher().watch(Krita.instance().action(name))

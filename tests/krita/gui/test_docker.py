@@ -10,7 +10,7 @@ from PyQt5.QtWidgets import QApplication
 
 from krita_deepcolor.engine import catalog
 from krita_deepcolor.preview import PREVIEW_QUIET_S
-from krita_deepcolor.registry import Registry
+from krita_deepcolor.registry import PREVIEW, Registry
 from krita_deepcolor.settings import GROUP, Settings
 from krita_deepcolor.ui.docker import DeepcolorDocker
 from tests.krita.helpers import (
@@ -23,6 +23,7 @@ from tests.krita.helpers import (
     hint_point,
     hint_spot,
     lines_and_hints,
+    make_active,
     pixels,
     settle,
     stack,
@@ -149,6 +150,50 @@ def test_live_preview_follows_the_hints_in_one_preview_layer(open_doc, docker, c
     wait_until(lambda: not colorizer.busy, 30)
     final = Registry(doc).layers_for(lines)
     assert [layer.name().split(" · ")[0] for layer in final] == ["Deepcolor"], "a result replaces the preview"
+
+
+MIRROR = "mirrorNodeX"  # Layer > Transform > Mirror Layer Horizontally: one undoable step on the hints
+
+
+def test_one_undo_takes_the_preview_layer_with_the_artists_own_step_and_redo_keeps_all(
+        open_doc, docker, colorizer):
+    doc = open_doc(96, 64, name="preview undo")
+    lines, hints = lines_and_hints(doc, colour=RED)
+    make_active(doc, hints)
+    left, right = hint_point(96, 64), hint_point(96, 64, (0.7, 0.5))
+
+    def hint_at(spot) -> bool:
+        return tuple(pixels(hints, doc)[spot][:3]) == RED
+
+    def previews() -> list:
+        return Registry(doc).layers_for(lines, (PREVIEW,))
+
+    def previewed_at(spot) -> bool:
+        shown = previews()
+        return bool(shown) and not colorizer.busy and tuple(pixels(shown[0], doc)[spot][:3]) == RED
+
+    assert Krita.instance().action(MIRROR) is not None
+    trigger(MIRROR)  # the artist's step: the stroke goes to the right box
+    wait_until(lambda: hint_at(right), 10, "the first mirror")
+    docker.panel.live_preview.setChecked(True)
+    wait_until(lambda: previewed_at(right), 20, "the first preview, a layer of its own")
+    trigger(MIRROR)  # the next step: back to the left box, the preview repainted in place
+    wait_until(lambda: previewed_at(left), 20, "the preview to follow")
+
+    trigger("edit_undo")  # the second mirror only
+    wait_until(lambda: hint_at(right) and previewed_at(right), 20, "one undo, the preview kept")
+    trigger("edit_undo")  # adding the preview's layer is no step of the artist's: the first mirror goes too
+    wait_until(lambda: hint_at(left) and not previews(), 10, "one undo for the first mirror")
+    settle(2.0)  # no preview layer comes back on its own: a new step would end what Redo can do
+    assert not previews() and "paint a stroke" in colorizer.status, colorizer.status
+
+    trigger("edit_redo")
+    wait_until(lambda: hint_at(right), 10, "the first mirror back")
+    trigger("edit_redo")
+    wait_until(lambda: previews(), 10, "the preview's layer back")
+    trigger("edit_redo")
+    wait_until(lambda: hint_at(left) and previewed_at(left), 20, "the second mirror back, and its preview")
+    docker.panel.live_preview.setChecked(False)
 
 
 def test_a_released_pen_previews_at_once_without_the_quiet_wait(open_doc, docker, colorizer):
