@@ -4,16 +4,17 @@ import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 import numpy as np
-from krita import Krita
+from krita import Krita, Selection
 
 import krita_deepcolor
 from krita_deepcolor.document import node_id
 from krita_deepcolor.extension import ACTION_TEXTS, COLORIZE, COLORIZE_ALL, LIVE_PREVIEW
-from krita_deepcolor.registry import Registry
+from krita_deepcolor.registry import PREVIEW, RESULT, Registry
 from tests.krita.helpers import (
     BLUE,
     RED,
     add_layer,
+    close,
     composite,
     hint_point,
     hint_spot,
@@ -98,6 +99,77 @@ def test_colorize_recolour_and_one_undo_brings_back_the_previous_colouring(open_
     wait_until(lambda: stack_is(background, first, lines, hints), 10, "the undo")
     trigger("edit_undo")  # the first colouring goes too: the stack as the artist made it
     wait_until(lambda: stack_is(background, lines, hints), 10, "two undos")
+
+
+def ids(doc) -> list[str]:
+    """The layers' ids, bottom to top (not the selection mask Krita adds for a selection)."""
+    return [node_id(node) for node in doc.rootNode().childNodes() if node.type() != "selectionmask"]
+
+
+def colour_and_wait(colorizer, what: str) -> None:
+    trigger(COLORIZE)
+    wait_until(lambda: not colorizer.busy, 30, what)
+    assert colorizer.status.startswith("Added"), colorizer.status
+
+
+def test_one_undo_brings_back_the_preview_a_result_replaced_and_a_selections_previous_colouring(
+        open_doc, colorizer):
+    doc = open_doc(96, 64, name="preview and selection")
+    lines, hints = lines_and_hints(doc, colour=RED)
+    make_active(doc, hints)
+    colorizer.update_settings(live_preview=True)
+    wait_until(lambda: Registry(doc).layers_for(lines, (PREVIEW,)) and not colorizer.busy, 20, "a preview")
+    colorizer.update_settings(live_preview=False)
+    with_preview = ids(doc)
+    colour_and_wait(colorizer, "the colouring that replaces the preview")
+    coloured = ids(doc)
+    assert len(coloured) == 4 and not Registry(doc).layers_for(lines, (PREVIEW,))
+    trigger("edit_undo")
+    wait_until(lambda: ids(doc) == with_preview, 10, "one undo for the preview back")
+    trigger("edit_redo")
+    wait_until(lambda: ids(doc) == coloured, 10, "one redo for the colouring back")
+
+    spot = hint_point(96, 64)
+    hints.setVisible(False)  # hidden hints still count, and the colouring shows in the composite
+    wait_until(lambda: composite(doc, *spot)[:3] == RED, 10, "red in the image")
+    selection = Selection()
+    selection.select(0, 0, 48, 64, 255)  # the left box
+    doc.setSelection(selection)
+    hints.setPixelData(bytes([BLUE[2], BLUE[1], BLUE[0], 255]) * (96 * 20), 0, 22, 96, 20)
+    colour_and_wait(colorizer, "the selection's colouring")
+    assert "Coloured only the selection" in colorizer.status, colorizer.status
+    assert len(ids(doc)) == 4 and ids(doc) != coloured
+    wait_until(lambda: composite(doc, *spot)[:3] == BLUE, 10, "blue in the selection")
+    trigger("edit_undo")
+    wait_until(lambda: ids(doc) == coloured, 10, "one undo for the colouring before the selection's")
+    wait_until_idle(doc)
+    assert composite(doc, *spot)[:3] == RED
+    doc.setSelection(Selection())
+
+
+def test_one_undo_after_a_recolour_of_a_reopened_kra(window, open_doc, colorizer, tmp_path):
+    made = open_doc(96, 64, name="saved")
+    lines_and_hints(made, colour=RED)
+    colour_and_wait(colorizer, "the colouring before saving")
+    path = str(tmp_path / "saved.kra")
+    assert made.saveAs(path)
+    made.waitForDone()
+    doc = Krita.instance().openDocument(path)
+    try:
+        window.addView(doc)
+        wait_until(lambda: Krita.instance().activeDocument() == doc, 10, "the reopened document's view")
+        lines = next(node for node in doc.rootNode().childNodes() if node.name() == "Lines")
+        hints = next(node for node in doc.rootNode().childNodes() if node.name() == "Hints")
+        (saved_result,) = Registry(doc).layers_for(lines, (RESULT,))  # the record came back with the file
+        before = ids(doc)
+        make_active(doc, hints)
+        hints.setPixelData(bytes([BLUE[2], BLUE[1], BLUE[0], 255]) * (96 * 20), 0, 22, 96, 20)
+        colour_and_wait(colorizer, "the re-colouring of the reopened file")
+        assert len(ids(doc)) == len(before) and node_id(saved_result) not in ids(doc)  # replaced
+        trigger("edit_undo")
+        wait_until(lambda: ids(doc) == before, 10, "one undo for the saved colouring")
+    finally:
+        close(doc)
 
 
 def test_a_result_painted_on_by_hand_is_kept_beside_the_new_one(open_doc, colorizer):
