@@ -74,6 +74,13 @@ def _strokes(hint: np.ndarray) -> list[tuple[tuple[int, int, int], np.ndarray]]:
              np.where(opaque & (packed == v), 255, 0).astype(np.uint8)) for v in chosen]
 
 
+def image_name(maindoc: str) -> str:
+    """The image's name in a .kra's maindoc.xml: the folder its layers are stored under. Its own
+    name="…", never colorspacename="…": Krita writes the attributes in an order that changes
+    from one run to the next."""
+    return re.search(r'<IMAGE\b[^>]*?\sname="([^"]*)"', maindoc).group(1)
+
+
 def build_kra(path: str, side: int, lines: str = "thick") -> int:
     """A .kra with 'Lines' and a colorize mask on it holding the hints as key strokes."""
     line, hint = canvas(side, side, lines)
@@ -87,7 +94,7 @@ def build_kra(path: str, side: int, lines: str = "thick") -> int:
     with zipfile.ZipFile(path) as old:
         files = {name: old.read(name) for name in old.namelist()}
     main = files["maindoc.xml"].decode("utf-8")
-    image = re.search(r'<IMAGE [^>]*name="([^"]*)"', main).group(1)
+    image = image_name(main)
     mask_file = "mask9"
     mask = (f'<masks><mask name="Colorize Mask" visible="1" locked="0" nodetype="colorizemask" '
             f'filename="{mask_file}" x="0" y="0" uuid="{{{uuid.uuid4()}}}" colorspacename="RGBA" '
@@ -159,9 +166,8 @@ def _update(doc, before: bytes) -> tuple[float, bytes]:
 
 
 def colour_once(window, path: str) -> float:
-    """Seconds of one Update of the .kra's colorize mask. An Update that fills nothing (seen on a
-    fresh profile's first one) leaves the button disabled for that mask: the .kra is opened anew
-    for the next try."""
+    """Seconds of one Update of the .kra's colorize mask. An Update that fills nothing leaves the
+    button disabled for that mask: the .kra is opened anew for the next try."""
     for attempt in range(1, 4):
         doc = Krita.instance().openDocument(path)
         assert doc is not None, f"Krita could not open {path}"
