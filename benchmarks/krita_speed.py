@@ -133,6 +133,8 @@ def colour_once(width: int, height: int, lines: str) -> dict:
     """One Colorize click on a fresh document; returns seconds per step and memory."""
     from krita import Krita
 
+    from krita_deepcolor.engine.reuse import RECENT
+
     doc = Krita.instance().createDocument(width, height, "krita-speed", "RGBA", "U8", "", 300.0)
     doc.setBatchmode(True)
     colorizer = _COLORIZER["instance"]
@@ -140,6 +142,7 @@ def colour_once(width: int, height: int, lines: str) -> dict:
     try:
         _add_layers(doc, width, height, lines)
         doc.waitForDone()
+        RECENT.clear()  # a first colouring: nothing kept from the same layers coloured before
         gc.collect()
         _wait_for_krita_idle()
         rss_before = _status_kb("VmRSS")
