@@ -37,17 +37,16 @@ import numpy as np
 from krita_deepcolor.engine import Options, catalog, colorize
 from krita_deepcolor.engine.departures import FEATURES, KINDS, Decision, find_units, flood_answer
 from krita_deepcolor.engine.imageio import read_image
-from krita_deepcolor.engine.imaging import as_rgba, lab
+from krita_deepcolor.engine.imaging import as_rgba
 from krita_deepcolor.engine.regions import gap_radius
 
 from .data import streamline
 from .data.halves import HALVES, half_of, source_of
 from .data.hints import benchmark_hints
 from .data.sources import DEFAULT_DATASET, DEFAULT_STREAMLINE_DATASET
-from .quality import over_white
+from .quality import near_truth, over_white
 
 EXACT_LINES = ("svg-strokes", "exact")
-DELTA_E = 10.0  # the quality benchmark's "within Delta-E76 10"
 VALIDATION_ONLY = (streamline.SOURCE,)
 MAX_BELOW = 0.05  # share of pictures (per regime) allowed more than 1 dB below the flood
 THRESHOLDS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.01)  # 0: always, 1.01: never
@@ -90,14 +89,13 @@ def units_of(sample_id: str, folder: Path) -> list[dict]:
     line8 = read_image(folder / f"{sample_id}.line.png")
     line8 = line8 if line8.ndim == 2 else line8[:, :, 0]
     truth = over_white(colour)
-    truth_lab = lab(truth)
     scored = line8 >= 128
 
     def error(rgba):
         return ((over_white(rgba) - truth) ** 2).sum(axis=2) * scored
 
     def close(rgba):
-        return (np.linalg.norm(lab(over_white(rgba)) - truth_lab, axis=2) < DELTA_E) & scored
+        return near_truth(over_white(rgba), truth) & scored
 
     records = []
     for regime, given, hint8 in benchmark_hints(sample_id, colour, line8):

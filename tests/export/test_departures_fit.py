@@ -81,3 +81,26 @@ def test_thresholds_keep_every_package_at_or_above_the_flood_in_every_regime():
     assert departures.worst_cell(data, lead, everything) > 0.2 * departures.worst_cell(
         data, departures.leads(data, None), everything)  # a fifth of the loss at most
     assert departures.summary(data, lead, everything)[0] > 0
+
+
+def test_collect_records_every_regime_with_both_gains_and_whether_strokes_were_given(tmp_path):
+    from tests import contract_models
+    from tests.export.conftest import write_tiny_dataset
+
+    data = write_tiny_dataset(tmp_path / "dataset", size=96, train_count=2, val_count=0)
+    model = contract_models.build(tmp_path / "passthrough.onnx", strict=False)
+    pairs = departures.pairs_of([data], "train", None)
+    departures._open(str(model))
+    records = departures.units_of(*pairs[0])
+    regimes = [record["regime"] for record in records]
+    assert {"dense", "sparse", "none", "gaps-dense", "gaps-sparse"} <= set(regimes)
+    hinted = {record["regime"]: record["hinted"] for record in records}
+    assert not hinted["none"] and not hinted["dht-0.00"] and hinted["dense"] and hinted["sparse"]
+    for record in records:
+        assert len(record["gains"]) == len(record["close_gains"]) == len(record["kinds"])
+        # a unit holds at most its own pixels within dE10 more (or fewer)
+        assert (np.abs(record["close_gains"]) <= record["pixels"]).all()
+    out = tmp_path / "units.npz"
+    departures.save(records, out)
+    table = departures.load(out)
+    assert len(table["hinted"]) == len(records) and len(table["close_gains"]) == len(table["kinds"])
