@@ -23,7 +23,7 @@ from .document import active_document, document_key, is_idle, is_open
 from .qt import QObject, QTimer, sip
 from .registry import PREVIEW, Registry
 
-UNDO_ACTIONS = ("edit_undo", "edit_redo")
+UNDO, REDO = UNDO_ACTIONS = ("edit_undo", "edit_redo")
 POLL_MS = 10  # how often the document is checked for the undo being carried out
 GIVE_UP_S = 10.0  # a document busy this long (a long filter) is left between the steps
 MAX_STEPS = 32  # at most this many steps run for one press: never a loop
@@ -90,7 +90,7 @@ class WholeReplacements(QObject):
         registry = Registry(doc)
         if not registry.between_steps():
             shown = self._shown.get(document_key(doc), set())
-            if (self._action.objectName() != "edit_undo" or self._preview_undone
+            if (self._action.objectName() != UNDO or self._preview_undone
                     or not shown - registry.present((PREVIEW,))):
                 self.previews_settled(doc)
                 return
@@ -101,7 +101,6 @@ class WholeReplacements(QObject):
             self._action.trigger()
         finally:
             self._repeating = False
-
 
     def previews_settled(self, doc, shown: bool = True) -> None:
         """Note the preview layers in ``doc`` as what the artist sees, unless an undo is under

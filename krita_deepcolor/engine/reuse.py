@@ -55,14 +55,16 @@ class Memo:
                 return entry[1]
             self.misses += 1
         result = compute()
-        for array in _arrays_in(result):
+        kept = _arrays_in(result)
+        for array in kept:
             array.flags.writeable = False  # shared by later runs: nobody may change it
+        size = sum(array.nbytes for array in (*inputs, *kept))
+        if size > self.max_bytes:
+            return result  # too big to keep: no copy of the inputs either
         copies = tuple(np.array(array, copy=True) for array in inputs)
-        size = sum(array.nbytes for array in copies + tuple(_arrays_in(result)))
         with self._lock:
-            if size <= self.max_bytes:
-                self._entries[key] = (copies, result, size)
-                self._entries.move_to_end(key)
+            self._entries[key] = (copies, result, size)
+            self._entries.move_to_end(key)
             while len(self._entries) > self.max_entries or self._bytes() > self.max_bytes:
                 self._entries.popitem(last=False)
         return result

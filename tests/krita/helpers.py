@@ -91,6 +91,21 @@ def lines_and_hints(doc, colour=RED):
     return lines, hints
 
 
+def paint_band(hints, colour=BLUE) -> None:
+    """A new stroke: a band of ``colour`` across the middle of a 96x64 hint layer, over both boxes
+    of ``line_art`` (written directly: no undo step)."""
+    hints.setPixelData(bytes([colour[2], colour[1], colour[0], 255]) * (96 * 20), 0, 22, 96, 20)
+
+
+def saved_and_reopened(doc, path: str):
+    """``doc`` saved as the .kra ``path`` and opened again (not shown in a view): the new document."""
+    assert doc.saveAs(path), f"Krita could not save {path}"
+    doc.waitForDone()
+    reopened = Krita.instance().openDocument(path)
+    assert reopened is not None, f"Krita could not open {path}"
+    return reopened
+
+
 def stack(parent) -> list[str]:
     """Layer names of ``parent``, bottom to top."""
     return [node.name() for node in parent.childNodes()]

@@ -21,6 +21,8 @@ from tests.krita.helpers import (
     line_art,
     lines_and_hints,
     make_active,
+    paint_band,
+    saved_and_reopened,
     stack,
     trigger,
     wait_until,
@@ -78,7 +80,7 @@ def test_colorize_recolour_and_one_undo_brings_back_the_previous_colouring(open_
     before = [composite(doc, *point) for point in points]
     wait_until(lambda: active_name(doc) == "Hints", 5, "the layer the artist paints on to stay active")
 
-    hints.setPixelData(bytes([BLUE[2], BLUE[1], BLUE[0], 255]) * (96 * 20), 0, 22, 96, 20)
+    paint_band(hints)
     trigger(COLORIZE)
     wait_until(lambda: not colorizer.busy, 30, "the second colouring")
     second = Registry(doc).layers_for(lines)[0]
@@ -135,7 +137,7 @@ def test_one_undo_brings_back_the_preview_a_result_replaced_and_a_selections_pre
     selection = Selection()
     selection.select(0, 0, 48, 64, 255)  # the left box
     doc.setSelection(selection)
-    hints.setPixelData(bytes([BLUE[2], BLUE[1], BLUE[0], 255]) * (96 * 20), 0, 22, 96, 20)
+    paint_band(hints)
     colour_and_wait(colorizer, "the selection's colouring")
     assert "Coloured only the selection" in colorizer.status, colorizer.status
     assert len(ids(doc)) == 4 and ids(doc) != coloured
@@ -151,10 +153,7 @@ def test_one_undo_after_a_recolour_of_a_reopened_kra(window, open_doc, colorizer
     made = open_doc(96, 64, name="saved")
     lines_and_hints(made, colour=RED)
     colour_and_wait(colorizer, "the colouring before saving")
-    path = str(tmp_path / "saved.kra")
-    assert made.saveAs(path)
-    made.waitForDone()
-    doc = Krita.instance().openDocument(path)
+    doc = saved_and_reopened(made, str(tmp_path / "saved.kra"))
     try:
         window.addView(doc)
         wait_until(lambda: Krita.instance().activeDocument() == doc, 10, "the reopened document's view")
@@ -163,7 +162,7 @@ def test_one_undo_after_a_recolour_of_a_reopened_kra(window, open_doc, colorizer
         (saved_result,) = Registry(doc).layers_for(lines, (RESULT,))  # the record came back with the file
         before = ids(doc)
         make_active(doc, hints)
-        hints.setPixelData(bytes([BLUE[2], BLUE[1], BLUE[0], 255]) * (96 * 20), 0, 22, 96, 20)
+        paint_band(hints)
         colour_and_wait(colorizer, "the re-colouring of the reopened file")
         assert len(ids(doc)) == len(before) and node_id(saved_result) not in ids(doc)  # replaced
         trigger("edit_undo")

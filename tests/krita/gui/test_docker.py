@@ -24,6 +24,7 @@ from tests.krita.helpers import (
     hint_spot,
     lines_and_hints,
     make_active,
+    paint_band,
     pixels,
     settle,
     stack,
@@ -136,7 +137,7 @@ def test_live_preview_follows_the_hints_in_one_preview_layer(open_doc, docker, c
     assert preview.name() == "Deepcolor preview · passthrough"
     assert tuple(pixels(preview, doc)[spot][:3]) == RED
 
-    hints.setPixelData(bytes([BLUE[2], BLUE[1], BLUE[0], 255]) * (96 * 20), 0, 22, 96, 20)
+    paint_band(hints)
     wait_until(lambda: tuple(pixels(preview, doc)[spot][:3]) == BLUE, 20, "the preview to follow the hints")
     assert stack(doc.rootNode()) == ["Background", preview.name(), "Lines", "Hints"]
 
@@ -208,7 +209,7 @@ def test_a_released_pen_previews_at_once_without_the_quiet_wait(open_doc, docker
     wait_until(lambda: not colorizer.busy, 20, "the first preview to end")
     colorizer._preview.quiet_s = 3600.0  # from now on only a stroke's end can start a preview
     try:
-        hints.setPixelData(bytes([BLUE[2], BLUE[1], BLUE[0], 255]) * (96 * 20), 0, 22, 96, 20)
+        paint_band(hints)
         release = QMouseEvent(QEvent.MouseButtonRelease, QPointF(5, 5), Qt.LeftButton, Qt.NoButton,
                               Qt.NoModifier)
         QApplication.sendEvent(docker.panel, release)  # the pen leaves the tablet

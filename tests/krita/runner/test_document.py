@@ -26,6 +26,7 @@ from tests.krita.helpers import (
     lines_and_hints,
     pixels,
     raw,
+    saved_and_reopened,
     stack,
 )
 
@@ -255,15 +256,10 @@ def test_a_result_does_not_remove_the_preview_of_another_result(make_doc):
 
 
 def test_result_bookkeeping_survives_saving(make_doc, tmp_path):
-    from krita import Krita
-
     doc = make_doc()
     lines, _ = lines_and_hints(doc)
     add_result(doc, lines, solid(doc, GREEN), "Deepcolor · 1")
-    path = str(tmp_path / "saved.kra")
-    assert doc.saveAs(path)
-    doc.waitForDone()
-    reopened = Krita.instance().openDocument(path)
+    reopened = saved_and_reopened(doc, str(tmp_path / "saved.kra"))
     try:
         reopened.setBatchmode(True)
         line = auto_line_layer(reopened)
